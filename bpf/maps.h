@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The sensor's tables. Sizes here are defaults; the loader sets the real
+ * bounds from the config before load (bpf_map__set_max_entries()).
+ *
+ * Plain hash maps, not LRU: an LRU map evicts silently, and a silently
+ * evicted tainted process would lose its bytes. A full table refuses the
+ * insert instead, and the refusal is counted (EXFILMON_STAT_*_FULL) along
+ * with the bytes it cost.
+ */
+#ifndef EXFILMON_BPF_MAPS_H
+#define EXFILMON_BPF_MAPS_H
+
+#define E2BIG 7	/* a full hash map refuses an insert with -E2BIG */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct exfilmon_file_key);
+	__type(value, struct exfilmon_watch);
+} watched SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct exfilmon_pkey);
+	__type(value, struct exfilmon_proc);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct exfilmon_read_key);
+	__type(value, struct exfilmon_count);
+} reads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct exfilmon_send_key);
+	__type(value, struct exfilmon_count);
+} sends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EXFILMON_STAT_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+static __always_inline void stat_add(__u32 idx, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	/* per-CPU slot: no other CPU writes it, so no atomic is needed */
+	if (v)
+		*v += n;
+}
+
+#endif /* EXFILMON_BPF_MAPS_H */

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * exfilmon sensor ABI: the records and counter tables shared by the eBPF
+ * sensor (bpf/), the kernel module (module/) and userspace (userspace/).
+ *
+ * Rules (see docs/abi.md):
+ *  - only __u8..__u64 and fixed arrays; no pointers, bool, long or enums;
+ *  - every struct is padded explicitly to a multiple of 8 bytes;
+ *  - each consumer asserts the sizes below with EXFILMON_ABI_ASSERTS;
+ *  - EXFILMON_ABI_MAJOR changes when a struct layout or the meaning of a
+ *    field changes; MINOR changes when something is only added (a new record
+ *    type, a new stat index). The daemon refuses a sensor whose major differs.
+ */
+#ifndef EXFILMON_ABI_H
+#define EXFILMON_ABI_H
+
+#if defined(__bpf__)
+/* BPF programs include vmlinux.h first, which defines __u8..__u64. */
+#else
+#include <linux/types.h>
+#endif
+
+#define EXFILMON_ABI_MAJOR 1
+#define EXFILMON_ABI_MINOR 0
+
+#define EXFILMON_COMM_LEN 16
+#define EXFILMON_PATH_LEN 256
+#define EXFILMON_ARGS_LEN 256
+
+/*
+ * A process is named by its thread-group id plus the start time of its
+ * group leader (task->start_time, CLOCK_MONOTONIC ns), so a reused pid never
+ * inherits the counters of a dead process whose entries the daemon has not
+ * collected yet.
+ */
+struct exfilmon_pkey {
+	__u32 tgid;
+	__u32 pad;
+	__u64 start_ns;
+};
+
+/* A file, by the kernel's dev_t encoding (MAJOR << 20 | MINOR) and inode. */
+struct exfilmon_file_key {
+	__u64 dev;
+	__u64 ino;
+};
+
+#define EXFILMON_WATCH_FILE	0x1	/* this inode is watched data */
+#define EXFILMON_WATCH_DIR	0x2	/* files directly in this dir are */
+
+/* Value of the watch table. */
+struct exfilmon_watch {
+	__u32 flags;
+	__u32 watch_id;	/* the daemon's id for the configured path */
+};
+
+#define EXFILMON_AF_INET	2
+#define EXFILMON_AF_INET6	10
+#define EXFILMON_PROTO_TCP	6
+#define EXFILMON_PROTO_UDP	17
+
+/* A network destination. IPv4 uses addr[0..3]; v4-mapped v6 is folded to v4. */
+struct exfilmon_dest {
+	__u8 addr[16];
+	__u16 port;	/* host byte order */
+	__u8 family;	/* EXFILMON_AF_* */
+	__u8 proto;	/* EXFILMON_PROTO_* */
+	__u32 pad;
+};
+
+#define EXFILMON_PROC_INHERITED	0x1	/* taint came from the parent at fork */
+#define EXFILMON_PROC_EXITED	0x2	/* process is gone; daemon collects */
+
+/*
+ * Per tracked process: a process is tracked once it has read watched data or
+ * descends from one that had. Untracked processes cost one failed lookup.
+ */
+struct exfilmon_proc {
+	struct exfilmon_pkey origin;	/* process whose read started the taint */
+	__u64 bytes_read;		/* watched bytes read by this process */
+	__u64 bytes_inherited;		/* taint carried in from the parent */
+	__u64 bytes_sent;		/* bytes sent to inet destinations */
+	__u64 first_ns;			/* CLOCK_BOOTTIME of first activity */
+	__u64 last_ns;
+	__u32 flags;			/* EXFILMON_PROC_* */
+	__u32 ppid;
+};
+
+/* Cumulative counter kept per (process, file) and per (process, dest). */
+struct exfilmon_count {
+	__u64 bytes;
+	__u64 ops;
+	__u64 first_ns;
+	__u64 last_ns;
+};
+
+struct exfilmon_read_key {
+	struct exfilmon_pkey proc;
+	struct exfilmon_file_key file;
+};
+
+struct exfilmon_send_key {
+	struct exfilmon_pkey proc;
+	struct exfilmon_dest dest;
+};
+
+/* Indexes of the sensor's statistics counters. */
+#define EXFILMON_STAT_EVENTS		0	/* records delivered */
+#define EXFILMON_STAT_DROPPED		1	/* records lost: ring full */
+#define EXFILMON_STAT_PROC_FULL		2	/* process table full */
+#define EXFILMON_STAT_READ_FULL		3	/* (proc, file) table full */
+#define EXFILMON_STAT_SEND_FULL		4	/* (proc, dest) table full */
+#define EXFILMON_STAT_LOST_READ_BYTES	5	/* watched bytes not counted */
+#define EXFILMON_STAT_LOST_SEND_BYTES	6	/* sent bytes not counted */
+#define EXFILMON_STAT_NR		8
+
+/* Record types. */
+#define EXFILMON_REC_FORK	1
+#define EXFILMON_REC_EXEC	2
+#define EXFILMON_REC_EXIT	3
+#define EXFILMON_REC_READ	4
+#define EXFILMON_REC_SEND	5
+
+/* Which syscall produced a read or send record (exfilmon_rec_io.op). */
+#define EXFILMON_OP_READ		1
+#define EXFILMON_OP_PREAD64		2
+#define EXFILMON_OP_READV		3
+#define EXFILMON_OP_PREADV		4
+#define EXFILMON_OP_PREADV2		5
+#define EXFILMON_OP_SENDFILE		6
+#define EXFILMON_OP_SPLICE		7
+#define EXFILMON_OP_COPY_FILE_RANGE	8
+#define EXFILMON_OP_MMAP		9
+#define EXFILMON_OP_WRITE		10
+#define EXFILMON_OP_WRITEV		11
+#define EXFILMON_OP_SENDTO		12
+#define EXFILMON_OP_SENDMSG		13
+#define EXFILMON_OP_SENDMMSG		14
+#define EXFILMON_OP_NR			15
+
+/* Every record starts with this header. ts_ns is CLOCK_BOOTTIME. */
+struct exfilmon_rec_hdr {
+	__u16 type;
+	__u16 size;	/* of the whole record */
+	__u32 pad;
+	__u64 ts_ns;
+	struct exfilmon_pkey proc;
+};
+
+struct exfilmon_rec_fork {
+	struct exfilmon_rec_hdr hdr;
+	struct exfilmon_pkey parent;
+	__u32 uid;
+	__u32 pad;
+	char comm[EXFILMON_COMM_LEN];
+};
+
+struct exfilmon_rec_exec {
+	struct exfilmon_rec_hdr hdr;
+	__u32 ppid;
+	__u32 uid;
+	__u32 args_len;	/* bytes used in args: NUL-separated argv */
+	__u32 pad;
+	char comm[EXFILMON_COMM_LEN];
+	char exe[EXFILMON_PATH_LEN];
+	char args[EXFILMON_ARGS_LEN];
+};
+
+struct exfilmon_rec_exit {
+	struct exfilmon_rec_hdr hdr;
+	__u32 exit_code;
+	__u32 tracked;	/* 1 when proc holds the final counters */
+	struct exfilmon_proc proc;
+};
+
+/*
+ * A read of watched data (target = file) or a send by a tracked process
+ * (target = dest). Totals are cumulative, so a lost record costs only
+ * timing detail: the next record, or a table read, carries every byte.
+ */
+struct exfilmon_rec_io {
+	struct exfilmon_rec_hdr hdr;
+	__u64 delta;			/* bytes moved by this call */
+	__u32 op;			/* EXFILMON_OP_* */
+	__u32 watch_id;			/* reads: the matching watch */
+	struct exfilmon_count total;	/* this (proc, file|dest) so far */
+	struct exfilmon_proc proc;	/* the process's counters so far */
+	struct exfilmon_file_key file;	/* reads */
+	struct exfilmon_dest dest;	/* sends */
+};
+
+#define EXFILMON_ABI_ASSERT(type, size) \
+	_Static_assert(sizeof(struct type) == (size), \
+		       "ABI: struct " #type " must be " #size " bytes")
+
+#define EXFILMON_ABI_ASSERTS \
+	EXFILMON_ABI_ASSERT(exfilmon_pkey, 16); \
+	EXFILMON_ABI_ASSERT(exfilmon_file_key, 16); \
+	EXFILMON_ABI_ASSERT(exfilmon_watch, 8); \
+	EXFILMON_ABI_ASSERT(exfilmon_dest, 24); \
+	EXFILMON_ABI_ASSERT(exfilmon_proc, 64); \
+	EXFILMON_ABI_ASSERT(exfilmon_count, 32); \
+	EXFILMON_ABI_ASSERT(exfilmon_read_key, 32); \
+	EXFILMON_ABI_ASSERT(exfilmon_send_key, 40); \
+	EXFILMON_ABI_ASSERT(exfilmon_rec_hdr, 32); \
+	EXFILMON_ABI_ASSERT(exfilmon_rec_fork, 72); \
+	EXFILMON_ABI_ASSERT(exfilmon_rec_exec, 576); \
+	EXFILMON_ABI_ASSERT(exfilmon_rec_exit, 104); \
+	EXFILMON_ABI_ASSERT(exfilmon_rec_io, 184)
+
+#endif /* EXFILMON_ABI_H */

@@ -1,0 +1,19 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Extract the kernel's kselftest harness headers from Debian's
+# linux-source-6.1 tarball into $1 (they are not committed).
+set -eu
+out=$1
+tarball=$(ls /usr/src/linux-source-6.1.tar.* 2>/dev/null | head -n1)
+if [ -z "$tarball" ]; then
+	echo "kselftest: /usr/src/linux-source-6.1.tar.* not found (make deps)" >&2
+	exit 1
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+tar -xf "$tarball" -C "$tmp" --wildcards \
+	'*/tools/testing/selftests/kselftest_harness.h' \
+	'*/tools/testing/selftests/kselftest.h'
+mkdir -p "$out"
+cp "$tmp"/*/tools/testing/selftests/kselftest_harness.h \
+   "$tmp"/*/tools/testing/selftests/kselftest.h "$out"/

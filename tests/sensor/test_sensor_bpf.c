@@ -1,0 +1,775 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The eBPF sensor on the host kernel: real processes read a watched file of
+ * customer records through every read path and send through every send
+ * path to a test host in a network namespace. Each test states the ground
+ * truth (the byte counts the syscalls returned) and asserts the sensor's
+ * tables hold exactly that.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include "kselftest_harness.h"
+#include "sensor.h"
+#include "customers.h"
+#include "testhost.h"
+
+#define DB_MIN_BYTES (1 << 20)
+
+static const struct sensor_limits limits = {
+	.max_procs = 4096, .max_reads = 4096, .max_sends = 4096,
+	.max_watch = 1024, .ring_kib = 1024,
+};
+
+struct seen {
+	uint64_t io_bytes[EXFILMON_OP_NR];	/* sum of record deltas */
+	pid_t pid;				/* whose records to sum */
+};
+
+static int on_record(void *ctx, const struct exfilmon_rec_hdr *h, size_t len)
+{
+	struct seen *seen = ctx;
+	const struct exfilmon_rec_io *io = (const void *)h;
+
+	if ((h->type == EXFILMON_REC_READ || h->type == EXFILMON_REC_SEND) &&
+	    h->proc.tgid == (uint32_t)seen->pid && io->op < EXFILMON_OP_NR)
+		seen->io_bytes[io->op] += io->delta;
+	return 0;
+}
+
+struct find_ctx {
+	pid_t pid;
+	struct exfilmon_pkey key;
+	struct exfilmon_proc proc;
+	int found;
+	const struct exfilmon_file_key *file;
+	const struct exfilmon_dest *dest;
+	uint64_t bytes;
+};
+
+static int find_proc_cb(void *ctx, const struct exfilmon_pkey *k,
+			const struct exfilmon_proc *p)
+{
+	struct find_ctx *f = ctx;
+
+	if (k->tgid != (uint32_t)f->pid)
+		return 0;
+	f->key = *k;
+	f->proc = *p;
+	f->found++;
+	return 0;
+}
+
+static int find_read_cb(void *ctx, const struct exfilmon_read_key *k,
+			const struct exfilmon_count *c)
+{
+	struct find_ctx *f = ctx;
+
+	if (!memcmp(&k->proc, &f->key, sizeof(f->key)) &&
+	    !memcmp(&k->file, f->file, sizeof(*f->file)))
+		f->bytes += c->bytes;
+	return 0;
+}
+
+static int find_send_cb(void *ctx, const struct exfilmon_send_key *k,
+			const struct exfilmon_count *c)
+{
+	struct find_ctx *f = ctx;
+
+	if (!memcmp(&k->proc, &f->key, sizeof(f->key)) &&
+	    !memcmp(&k->dest, f->dest, sizeof(*f->dest)))
+		f->bytes += c->bytes;
+	return 0;
+}
+
+/* The sensor's entry for (exited) process pid; found = 0 when none. */
+static struct find_ctx find_proc(struct sensor *s, pid_t pid)
+{
+	struct find_ctx f = { .pid = pid };
+
+	s->ops->for_each_proc(s, find_proc_cb, &f);
+	return f;
+}
+
+static uint64_t read_bytes(struct sensor *s, struct find_ctx *f,
+			   const struct exfilmon_file_key *file)
+{
+	f->file = file;
+	f->bytes = 0;
+	s->ops->for_each_read(s, find_read_cb, f);
+	return f->bytes;
+}
+
+static uint64_t sent_bytes(struct sensor *s, struct find_ctx *f,
+			   const struct exfilmon_dest *dest)
+{
+	f->dest = dest;
+	f->bytes = 0;
+	s->ops->for_each_send(s, find_send_cb, f);
+	return f->bytes;
+}
+
+/* Run fn in a child; returns its pid, its ground-truth count in *truth. */
+static pid_t child_run(int64_t (*fn)(const void *arg), const void *arg,
+		       int64_t *truth)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		int64_t n = fn(arg);
+
+		close(p[0]);
+		if (write(p[1], &n, sizeof(n)) != sizeof(n))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], truth, sizeof(*truth)) != sizeof(*truth))
+		*truth = -1;
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	return pid;
+}
+
+struct env {
+	struct sensor *s;
+	struct seen seen;
+	char dir[64];
+	char db[128];
+	long size;
+	struct exfilmon_file_key key;
+	struct testhost th;
+};
+
+static int env_setup(struct __test_metadata *_metadata, struct env *e,
+		     int idx)
+{
+	struct exfilmon_watch w = { .flags = EXFILMON_WATCH_FILE,
+				    .watch_id = 1 };
+	char err[512];
+	struct stat st;
+	int ret;
+
+	if (geteuid())
+		SKIP(return -1, "the eBPF sensor needs root");
+	ret = sensor_open(&e->s, "bpf", &limits, on_record, &e->seen, err,
+			  sizeof(err));
+	if (ret)
+		SKIP(return -1, "eBPF sensor unavailable: %s", err);
+	strcpy(e->dir, "/tmp/exfilmon-sensor-XXXXXX");
+	if (!mkdtemp(e->dir))
+		return -1;
+	snprintf(e->db, sizeof(e->db), "%s/customers.csv", e->dir);
+	e->size = customers_write(e->db, DB_MIN_BYTES);
+	if (e->size < 0 || stat(e->db, &st))
+		return -1;
+	e->key.dev = sensor_dev(st.st_dev);
+	e->key.ino = st.st_ino;
+	if (e->s->ops->watch_add(e->s, &e->key, &w))
+		return -1;
+	return testhost_create(&e->th, idx);
+}
+
+static void env_teardown(struct env *e)
+{
+	sensor_close(e->s);
+	testhost_destroy(&e->th);
+	if (e->dir[0])
+		run("rm -rf %s", e->dir);
+}
+
+/* ------------------------------------------------------------------ */
+/* Read paths */
+
+struct read_arg {
+	const char *db;
+	const char *dir;
+	long size;
+	int op;
+};
+
+static int64_t do_read(const void *a)
+{
+	const struct read_arg *ra = a;
+	static char buf[8192], buf2[5000];
+	int fd = open(ra->db, O_RDONLY);
+	int64_t total = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		struct iovec iov[2] = {
+			{ buf, 1000 }, { buf2, sizeof(buf2) },
+		};
+		char out[160];
+		int p[2], ofd;
+		void *m;
+
+		switch (ra->op) {
+		case EXFILMON_OP_READ:
+			n = read(fd, buf, sizeof(buf));
+			break;
+		case EXFILMON_OP_PREAD64:
+			n = pread(fd, buf, 3000, total);
+			break;
+		case EXFILMON_OP_READV:
+			n = readv(fd, iov, 2);
+			break;
+		case EXFILMON_OP_PREADV:
+			n = preadv(fd, iov, 2, total);
+			break;
+		case EXFILMON_OP_PREADV2:
+			n = preadv2(fd, iov, 2, total, 0);
+			break;
+		case EXFILMON_OP_SENDFILE:
+			snprintf(out, sizeof(out), "%s/sendfile.out", ra->dir);
+			ofd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			n = sendfile(ofd, fd, NULL, ra->size);
+			close(ofd);
+			return n;
+		case EXFILMON_OP_COPY_FILE_RANGE:
+			snprintf(out, sizeof(out), "%s/copy.out", ra->dir);
+			ofd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			n = copy_file_range(fd, NULL, ofd, NULL, 100000, 0);
+			close(ofd);
+			return n;
+		case EXFILMON_OP_SPLICE:
+			if (pipe(p))
+				return -1;
+			n = splice(fd, NULL, p[1], NULL, 32768, 0);
+			close(p[0]);
+			close(p[1]);
+			return n;
+		case EXFILMON_OP_MMAP:
+			/* ask for more than the file: only up to EOF counts */
+			m = mmap(NULL, ra->size + 65536, PROT_READ, MAP_SHARED,
+				 fd, 0);
+			if (m == MAP_FAILED)
+				return -1;
+			munmap(m, ra->size + 65536);
+			return ra->size;
+		default:
+			return -1;
+		}
+		if (n <= 0)
+			break;
+		total += n;
+	}
+	close(fd);
+	return n < 0 ? -1 : total;
+}
+
+FIXTURE(reads) {
+	struct env e;
+};
+
+FIXTURE_VARIANT(reads) {
+	int op;
+};
+
+FIXTURE_VARIANT_ADD(reads, read) { .op = EXFILMON_OP_READ };
+FIXTURE_VARIANT_ADD(reads, pread64) { .op = EXFILMON_OP_PREAD64 };
+FIXTURE_VARIANT_ADD(reads, readv) { .op = EXFILMON_OP_READV };
+FIXTURE_VARIANT_ADD(reads, preadv) { .op = EXFILMON_OP_PREADV };
+FIXTURE_VARIANT_ADD(reads, preadv2) { .op = EXFILMON_OP_PREADV2 };
+FIXTURE_VARIANT_ADD(reads, sendfile) { .op = EXFILMON_OP_SENDFILE };
+FIXTURE_VARIANT_ADD(reads, splice) { .op = EXFILMON_OP_SPLICE };
+FIXTURE_VARIANT_ADD(reads, copy_file_range) {
+	.op = EXFILMON_OP_COPY_FILE_RANGE
+};
+FIXTURE_VARIANT_ADD(reads, mmap) { .op = EXFILMON_OP_MMAP };
+
+FIXTURE_SETUP(reads)
+{
+	ASSERT_EQ(0, env_setup(_metadata, &self->e, 1));
+}
+
+FIXTURE_TEARDOWN(reads)
+{
+	env_teardown(&self->e);
+}
+
+TEST_F(reads, counts_exactly_the_bytes_returned)
+{
+	struct env *e = &self->e;
+	struct read_arg ra = { e->db, e->dir, e->size, variant->op };
+	struct find_ctx f;
+	int64_t truth;
+	pid_t pid;
+
+	pid = child_run(do_read, &ra, &truth);
+	ASSERT_GT(truth, 0);
+	f = find_proc(e->s, pid);
+	ASSERT_EQ(1, f.found);
+	EXPECT_EQ((uint64_t)truth, f.proc.bytes_read);
+	EXPECT_EQ((uint64_t)truth, read_bytes(e->s, &f, &e->key));
+	EXPECT_EQ(EXFILMON_PROC_EXITED, f.proc.flags);
+	EXPECT_EQ(0, f.proc.bytes_sent);
+
+	/* the records tell the same story, attributed to this syscall */
+	e->seen.pid = pid;
+	ASSERT_EQ(0, e->s->ops->poll(e->s));
+	EXPECT_EQ((uint64_t)truth, e->seen.io_bytes[variant->op]);
+}
+
+/* ------------------------------------------------------------------ */
+/* What must not count, and what follows the inode */
+
+static int64_t read_file(const void *path)
+{
+	char buf[65536];
+	int64_t total = 0;
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += n;
+	close(fd);
+	return n < 0 ? -1 : total;
+}
+
+FIXTURE(watch) {
+	struct env e;
+};
+
+FIXTURE_SETUP(watch)
+{
+	ASSERT_EQ(0, env_setup(_metadata, &self->e, 2));
+}
+
+FIXTURE_TEARDOWN(watch)
+{
+	env_teardown(&self->e);
+}
+
+TEST_F(watch, unwatched_file_is_not_counted)
+{
+	char other[160];
+	int64_t truth;
+	pid_t pid;
+
+	snprintf(other, sizeof(other), "%s/other.csv", self->e.dir);
+	ASSERT_LT(0, customers_write(other, 100000));
+	pid = child_run(read_file, other, &truth);
+	ASSERT_LT(0, truth);
+	EXPECT_EQ(0, find_proc(self->e.s, pid).found);
+}
+
+TEST_F(watch, hard_link_and_rename_still_count)
+{
+	char link_path[160], moved[160];
+	struct find_ctx f;
+	int64_t truth;
+	pid_t pid;
+
+	snprintf(link_path, sizeof(link_path), "%s/innocent.txt", self->e.dir);
+	snprintf(moved, sizeof(moved), "%s/moved.csv", self->e.dir);
+	ASSERT_EQ(0, link(self->e.db, link_path));
+	ASSERT_EQ(0, rename(self->e.db, moved));
+	pid = child_run(read_file, link_path, &truth);
+	ASSERT_EQ(self->e.size, truth);
+	f = find_proc(self->e.s, pid);
+	ASSERT_EQ(1, f.found);
+	EXPECT_EQ((uint64_t)truth, read_bytes(self->e.s, &f, &self->e.key));
+}
+
+TEST_F(watch, watched_directory_covers_files_created_later)
+{
+	struct exfilmon_watch w = { .flags = EXFILMON_WATCH_DIR,
+				    .watch_id = 2 };
+	struct exfilmon_file_key dkey, fkey;
+	char sub[160], later[192];
+	struct find_ctx f;
+	struct stat st;
+	int64_t truth;
+	pid_t pid;
+
+	snprintf(sub, sizeof(sub), "%s/exports", self->e.dir);
+	ASSERT_EQ(0, mkdir(sub, 0700));
+	ASSERT_EQ(0, stat(sub, &st));
+	dkey.dev = sensor_dev(st.st_dev);
+	dkey.ino = st.st_ino;
+	ASSERT_EQ(0, self->e.s->ops->watch_add(self->e.s, &dkey, &w));
+
+	snprintf(later, sizeof(later), "%s/export-2026.csv", sub);
+	ASSERT_LT(0, customers_write(later, 300000));
+	ASSERT_EQ(0, stat(later, &st));
+	fkey.dev = sensor_dev(st.st_dev);
+	fkey.ino = st.st_ino;
+	pid = child_run(read_file, later, &truth);
+	ASSERT_LT(0, truth);
+	f = find_proc(self->e.s, pid);
+	ASSERT_EQ(1, f.found);
+	EXPECT_EQ((uint64_t)truth, read_bytes(self->e.s, &f, &fkey));
+}
+
+/* ------------------------------------------------------------------ */
+/* Send paths */
+
+struct send_arg {
+	const struct env *e;
+	int family;
+	int type;
+	int op;
+	int connect;	/* datagram: connect() first */
+	uint16_t port;
+};
+
+static socklen_t peer_addr(const struct send_arg *sa,
+			   struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (sa->family == AF_INET) {
+		struct sockaddr_in *a = (void *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(sa->port);
+		inet_pton(AF_INET, sa->e->th.remote4, &a->sin_addr);
+		return sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (void *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(sa->port);
+		inet_pton(AF_INET6, sa->e->th.remote6, &a->sin6_addr);
+		return sizeof(*a);
+	}
+}
+
+/* Send the database (datagrams: 40 chunks of 1000 bytes). */
+static int64_t send_db(const struct send_arg *sa, int dbfd, const char *buf,
+		       long size)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = peer_addr(sa, &ss);
+	int stream = sa->type == SOCK_STREAM;
+	long chunk = stream ? 60000 : 1000;
+	long limit = stream ? size : 40 * chunk;
+	int64_t total = 0;
+	int fd, p[2];
+	ssize_t n;
+
+	fd = socket(sa->family, sa->type, 0);
+	if (fd < 0)
+		return -1;
+	if ((stream || sa->connect) && connect(fd, (void *)&ss, sl))
+		return -1;
+	while (total < limit) {
+		long len = limit - total < chunk ? limit - total : chunk;
+		struct iovec iov[2] = {
+			{ (char *)buf + total, len / 2 },
+			{ (char *)buf + total + len / 2, len - len / 2 },
+		};
+		struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 2 };
+		struct mmsghdr mm[4];
+		int i;
+
+		switch (sa->op) {
+		case EXFILMON_OP_WRITE:
+			n = write(fd, buf + total, len);
+			break;
+		case EXFILMON_OP_WRITEV:
+			n = writev(fd, iov, 2);
+			break;
+		case EXFILMON_OP_SENDTO:
+			if (stream || sa->connect)
+				n = send(fd, buf + total, len, 0);
+			else
+				n = sendto(fd, buf + total, len, 0, (void *)&ss,
+					   sl);
+			break;
+		case EXFILMON_OP_SENDMSG:
+			if (!stream && !sa->connect) {
+				msg.msg_name = &ss;
+				msg.msg_namelen = sl;
+			}
+			n = sendmsg(fd, &msg, 0);
+			break;
+		case EXFILMON_OP_SENDMMSG:
+			memset(mm, 0, sizeof(mm));
+			for (i = 0; i < 4; i++) {
+				mm[i].msg_hdr.msg_iov = &iov[i % 2];
+				mm[i].msg_hdr.msg_iovlen = 1;
+				if (!stream && !sa->connect) {
+					mm[i].msg_hdr.msg_name = &ss;
+					mm[i].msg_hdr.msg_namelen = sl;
+				}
+			}
+			/* 4 messages: each half of the chunk, twice */
+			n = sendmmsg(fd, mm, 4, 0);
+			if (n > 0) {
+				ssize_t sum = 0;
+
+				for (i = 0; i < n; i++)
+					sum += mm[i].msg_len;
+				total += sum;
+				continue;
+			}
+			break;
+		case EXFILMON_OP_SENDFILE:
+			n = sendfile(fd, dbfd, NULL, len);
+			break;
+		case EXFILMON_OP_SPLICE:
+			if (pipe(p))
+				return -1;
+			n = write(p[1], buf + total, len < 65536 ? len : 65536);
+			if (n > 0)
+				n = splice(p[0], NULL, fd, NULL, n, 0);
+			close(p[0]);
+			close(p[1]);
+			break;
+		default:
+			return -1;
+		}
+		if (n <= 0)
+			return -1;
+		total += n;
+	}
+	close(fd);
+	return total;
+}
+
+static int64_t do_send(const void *a)
+{
+	const struct send_arg *sa = a;
+	long size = sa->e->size;
+	char *buf = malloc(size);
+	int fd = open(sa->e->db, O_RDONLY);
+	int64_t ret;
+	long got = 0;
+	ssize_t n;
+
+	if (!buf || fd < 0)
+		return -1;
+	/* become tracked: read the whole database */
+	while (got < size && (n = read(fd, buf + got, size - got)) > 0)
+		got += n;
+	lseek(fd, 0, SEEK_SET);
+	ret = send_db(sa, fd, buf, size);
+	free(buf);
+	close(fd);
+	return ret;
+}
+
+FIXTURE(sends) {
+	struct env e;
+};
+
+FIXTURE_VARIANT(sends) {
+	int family;
+	int type;
+	int op;
+	int connect;
+};
+
+#define SEND_VARIANT(name, fam, typ, o, conn) \
+	FIXTURE_VARIANT_ADD(sends, name) { \
+		.family = fam, .type = typ, .op = o, .connect = conn \
+	}
+
+SEND_VARIANT(tcp4_write, AF_INET, SOCK_STREAM, EXFILMON_OP_WRITE, 0);
+SEND_VARIANT(tcp4_writev, AF_INET, SOCK_STREAM, EXFILMON_OP_WRITEV, 0);
+SEND_VARIANT(tcp4_send, AF_INET, SOCK_STREAM, EXFILMON_OP_SENDTO, 0);
+SEND_VARIANT(tcp4_sendmsg, AF_INET, SOCK_STREAM, EXFILMON_OP_SENDMSG, 0);
+SEND_VARIANT(tcp4_sendmmsg, AF_INET, SOCK_STREAM, EXFILMON_OP_SENDMMSG, 0);
+SEND_VARIANT(tcp4_sendfile, AF_INET, SOCK_STREAM, EXFILMON_OP_SENDFILE, 0);
+SEND_VARIANT(tcp4_splice, AF_INET, SOCK_STREAM, EXFILMON_OP_SPLICE, 0);
+SEND_VARIANT(tcp6_write, AF_INET6, SOCK_STREAM, EXFILMON_OP_WRITE, 0);
+SEND_VARIANT(tcp6_sendfile, AF_INET6, SOCK_STREAM, EXFILMON_OP_SENDFILE, 0);
+SEND_VARIANT(udp4_sendto, AF_INET, SOCK_DGRAM, EXFILMON_OP_SENDTO, 0);
+SEND_VARIANT(udp4_sendmsg, AF_INET, SOCK_DGRAM, EXFILMON_OP_SENDMSG, 0);
+SEND_VARIANT(udp4_sendmmsg, AF_INET, SOCK_DGRAM, EXFILMON_OP_SENDMMSG, 0);
+SEND_VARIANT(udp4_connected_write, AF_INET, SOCK_DGRAM, EXFILMON_OP_WRITE, 1);
+SEND_VARIANT(udp6_sendto, AF_INET6, SOCK_DGRAM, EXFILMON_OP_SENDTO, 0);
+SEND_VARIANT(udp6_sendmsg, AF_INET6, SOCK_DGRAM, EXFILMON_OP_SENDMSG, 0);
+SEND_VARIANT(udp6_sendmmsg, AF_INET6, SOCK_DGRAM, EXFILMON_OP_SENDMMSG, 0);
+
+FIXTURE_SETUP(sends)
+{
+	ASSERT_EQ(0, env_setup(_metadata, &self->e, 3));
+}
+
+FIXTURE_TEARDOWN(sends)
+{
+	env_teardown(&self->e);
+}
+
+static void dest_of(const struct env *e, int family, int type, uint16_t port,
+		    struct exfilmon_dest *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->port = port;
+	d->proto = type == SOCK_STREAM ? EXFILMON_PROTO_TCP : EXFILMON_PROTO_UDP;
+	if (family == AF_INET) {
+		d->family = EXFILMON_AF_INET;
+		inet_pton(AF_INET, e->th.remote4, d->addr);
+	} else {
+		d->family = EXFILMON_AF_INET6;
+		inet_pton(AF_INET6, e->th.remote6, d->addr);
+	}
+}
+
+TEST_F(sends, counts_exactly_the_bytes_sent_per_destination)
+{
+	struct env *e = &self->e;
+	struct send_arg sa = {
+		.e = e, .family = variant->family, .type = variant->type,
+		.op = variant->op, .connect = variant->connect, .port = 9000,
+	};
+	struct exfilmon_dest d;
+	struct find_ctx f;
+	struct sink sink;
+	int64_t truth, got;
+	pid_t pid;
+
+	ASSERT_EQ(0, sink_start(&e->th, sa.family, sa.type, sa.port, &sink));
+	pid = child_run(do_send, &sa, &truth);
+	got = sink_wait(&sink);
+	ASSERT_LT(0, truth);
+	if (sa.type == SOCK_STREAM) {
+		EXPECT_EQ(truth, got);
+	} else {
+		EXPECT_LT(0, got);	/* datagrams: delivery is not ours */
+	}
+
+	f = find_proc(e->s, pid);
+	ASSERT_EQ(1, f.found);
+	dest_of(e, sa.family, sa.type, sa.port, &d);
+	EXPECT_EQ((uint64_t)truth, sent_bytes(e->s, &f, &d));
+	EXPECT_EQ((uint64_t)truth, f.proc.bytes_sent);
+	EXPECT_LE((uint64_t)e->size, f.proc.bytes_read);
+
+	e->seen.pid = pid;
+	ASSERT_EQ(0, e->s->ops->poll(e->s));
+	EXPECT_EQ((uint64_t)truth, e->seen.io_bytes[variant->op] -
+		  (variant->op == EXFILMON_OP_SENDFILE ? (uint64_t)truth : 0));
+}
+
+/* ------------------------------------------------------------------ */
+/* Processes that did not read watched data, and inherited taint */
+
+FIXTURE(procs) {
+	struct env e;
+};
+
+FIXTURE_SETUP(procs)
+{
+	ASSERT_EQ(0, env_setup(_metadata, &self->e, 4));
+}
+
+FIXTURE_TEARDOWN(procs)
+{
+	env_teardown(&self->e);
+}
+
+static int64_t send_unrelated(const void *a)
+{
+	const struct send_arg *sa = a;
+	static char junk[200000];
+
+	return send_db(sa, -1, junk, sizeof(junk));
+}
+
+TEST_F(procs, untracked_sender_costs_nothing_and_is_not_counted)
+{
+	struct send_arg sa = {
+		.e = &self->e, .family = AF_INET, .type = SOCK_STREAM,
+		.op = EXFILMON_OP_WRITE, .port = 9001,
+	};
+	struct sink sink;
+	int64_t truth;
+	pid_t pid;
+
+	ASSERT_EQ(0, sink_start(&self->e.th, AF_INET, SOCK_STREAM, 9001,
+				&sink));
+	pid = child_run(send_unrelated, &sa, &truth);
+	EXPECT_EQ(truth, sink_wait(&sink));
+	EXPECT_EQ(200000, truth);
+	EXPECT_EQ(0, find_proc(self->e.s, pid).found);
+}
+
+struct inherit_arg {
+	struct send_arg sa;
+	pid_t child;
+};
+
+static int64_t read_then_fork_sender(const void *a)
+{
+	const struct inherit_arg *ia = a;
+	int64_t truth = -1, got;
+	int p[2];
+	pid_t pid;
+
+	got = read_file(ia->sa.e->db);
+	if (got != ia->sa.e->size || pipe(p))
+		return -1;
+	pid = fork();
+	if (!pid) {
+		static char junk[300000];
+		int64_t n = send_db(&ia->sa, -1, junk, sizeof(junk));
+
+		if (write(p[1], &n, sizeof(n)) != sizeof(n))
+			_exit(1);
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &truth, sizeof(truth)) != sizeof(truth))
+		truth = -1;
+	waitpid(pid, NULL, 0);
+	/* report the child's pid in the high bits: the test needs it */
+	return truth < 0 ? -1 : (int64_t)pid << 32 | truth;
+}
+
+TEST_F(procs, child_of_a_reader_is_tracked_and_its_sends_counted)
+{
+	struct inherit_arg ia = {
+		.sa = { .e = &self->e, .family = AF_INET, .type = SOCK_STREAM,
+			.op = EXFILMON_OP_WRITE, .port = 9002 },
+	};
+	struct exfilmon_dest d;
+	struct find_ctx parent, child;
+	struct sink sink;
+	int64_t packed;
+	pid_t pid, cpid;
+
+	ASSERT_EQ(0, sink_start(&self->e.th, AF_INET, SOCK_STREAM, 9002,
+				&sink));
+	pid = child_run(read_then_fork_sender, &ia, &packed);
+	ASSERT_LT(0, packed);
+	cpid = packed >> 32;
+	EXPECT_EQ(300000, packed & 0xffffffff);
+	EXPECT_EQ(300000, sink_wait(&sink));
+
+	parent = find_proc(self->e.s, pid);
+	child = find_proc(self->e.s, cpid);
+	ASSERT_EQ(1, parent.found);
+	ASSERT_EQ(1, child.found);
+	EXPECT_EQ((uint64_t)self->e.size, parent.proc.bytes_read);
+	EXPECT_EQ(0, child.proc.bytes_read);
+	EXPECT_EQ((uint64_t)self->e.size, child.proc.bytes_inherited);
+	EXPECT_EQ(0, memcmp(&child.proc.origin, &parent.key,
+			    sizeof(parent.key)));
+	EXPECT_TRUE(child.proc.flags & EXFILMON_PROC_INHERITED);
+	EXPECT_EQ((uint32_t)pid, child.proc.ppid);
+	dest_of(&self->e, AF_INET, SOCK_STREAM, 9002, &d);
+	EXPECT_EQ(300000, sent_bytes(self->e.s, &child, &d));
+}
+
+TEST_HARNESS_MAIN

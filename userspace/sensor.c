@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Choosing a sensor, and what every sensor has in common. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sysmacros.h>
+#include "sensor.h"
+
+EXFILMON_ABI_ASSERTS;
+
+static const struct sensor_ops *const sensors[] = {
+	&sensor_bpf_ops,
+};
+
+uint64_t sensor_dev(dev_t st_dev)
+{
+	return (uint64_t)major(st_dev) << 20 | minor(st_dev);
+}
+
+int sensor_check_abi(uint32_t version, char *err, size_t errlen)
+{
+	if (version >> 16 == EXFILMON_ABI_MAJOR)
+		return 0;
+	snprintf(err, errlen,
+		 "sensor ABI %u.%u is not compatible with exfilmond's ABI %u.%u",
+		 version >> 16, version & 0xffff, EXFILMON_ABI_MAJOR,
+		 EXFILMON_ABI_MINOR);
+	return -EPROTO;
+}
+
+int sensor_open(struct sensor **out, const char *kind,
+		const struct sensor_limits *lim, sensor_record_fn fn,
+		void *ctx, char *err, size_t errlen)
+{
+	int automatic = !strcmp(kind, "auto");
+	size_t used = 0;
+	int ret = -ENOENT;
+	size_t i;
+
+	err[0] = '\0';
+	for (i = 0; i < sizeof(sensors) / sizeof(sensors[0]); i++) {
+		char why[256];
+
+		if (!automatic && strcmp(kind, sensors[i]->kind))
+			continue;
+		why[0] = '\0';
+		ret = sensors[i]->open(out, lim, fn, ctx, why, sizeof(why));
+		if (!ret)
+			return 0;
+		if (used < errlen)
+			used += snprintf(err + used, errlen - used, "%s%s: %s",
+					 used ? "; " : "", sensors[i]->kind,
+					 why);
+	}
+	if (ret == -ENOENT && !used)
+		snprintf(err, errlen,
+			 "unknown sensor '%s' (expected auto, bpf or kmod)",
+			 kind);
+	return ret;
+}
+
+void sensor_close(struct sensor *s)
+{
+	if (s)
+		s->ops->close(s);
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One interface to the two sensors (eBPF: sensor_bpf.c, kernel module:
+ * sensor_kmod.c). Both deliver the records of include/exfilmon_abi.h and
+ * keep the same counter tables; the daemon never knows which one it has
+ * beyond sensor_kind().
+ */
+#ifndef EXFILMON_SENSOR_H
+#define EXFILMON_SENSOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include "exfilmon_abi.h"
+
+struct sensor;
+
+struct sensor_limits {
+	uint32_t max_procs;
+	uint32_t max_reads;
+	uint32_t max_sends;
+	uint32_t max_watch;
+	uint32_t ring_kib;
+};
+
+/* Called for each record; a negative return stops sensor_poll(). */
+typedef int (*sensor_record_fn)(void *ctx, const struct exfilmon_rec_hdr *rec,
+				size_t len);
+
+struct sensor_ops {
+	const char *kind;
+	int (*open)(struct sensor **out, const struct sensor_limits *lim,
+		    sensor_record_fn fn, void *ctx, char *err, size_t errlen);
+	void (*close)(struct sensor *s);
+	int (*fd)(struct sensor *s);
+	int (*poll)(struct sensor *s);
+	int (*watch_add)(struct sensor *s, const struct exfilmon_file_key *key,
+			 const struct exfilmon_watch *w);
+	int (*watch_rm)(struct sensor *s, const struct exfilmon_file_key *key);
+	int (*stats)(struct sensor *s, uint64_t stats[EXFILMON_STAT_NR]);
+	int (*proc_get)(struct sensor *s, const struct exfilmon_pkey *key,
+			struct exfilmon_proc *out);
+	int (*proc_forget)(struct sensor *s, const struct exfilmon_pkey *key);
+	int (*for_each_proc)(struct sensor *s,
+			     int (*fn)(void *ctx, const struct exfilmon_pkey *k,
+				       const struct exfilmon_proc *p),
+			     void *ctx);
+	int (*for_each_read)(struct sensor *s,
+			     int (*fn)(void *ctx,
+				       const struct exfilmon_read_key *k,
+				       const struct exfilmon_count *c),
+			     void *ctx);
+	int (*for_each_send)(struct sensor *s,
+			     int (*fn)(void *ctx,
+				       const struct exfilmon_send_key *k,
+				       const struct exfilmon_count *c),
+			     void *ctx);
+};
+
+/* Every sensor starts with this. */
+struct sensor {
+	const struct sensor_ops *ops;
+	uint32_t abi_version;	/* major << 16 | minor, as the sensor says */
+};
+
+extern const struct sensor_ops sensor_bpf_ops;
+
+/*
+ * Open the sensor of kind "bpf", "kmod" or "auto" (eBPF first, then the
+ * module). 0, or -errno with the reason of every attempt in err.
+ */
+int sensor_open(struct sensor **out, const char *kind,
+		const struct sensor_limits *lim, sensor_record_fn fn,
+		void *ctx, char *err, size_t errlen);
+void sensor_close(struct sensor *s);	/* accepts NULL */
+
+static inline const char *sensor_kind(const struct sensor *s)
+{
+	return s->ops->kind;
+}
+
+/* The kernel's dev_t encoding of a stat() st_dev (MAJOR << 20 | MINOR). */
+uint64_t sensor_dev(dev_t st_dev);
+
+/* Refuse a sensor of another ABI major; err names both versions. */
+int sensor_check_abi(uint32_t version, char *err, size_t errlen);
+
+#endif /* EXFILMON_SENSOR_H */

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The alert store: SQLite in WAL mode under state_dir. It also keeps the
+ * watch paths added at run time, so a restarted daemon watches them again.
+ * Schema: docs/store.md.
+ */
+#ifndef EXFILMON_STORE_H
+#define EXFILMON_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include "alert.h"
+
+struct store;
+
+/* Open or create <state_dir>/alerts.db (mode 0640). 0 or -errno. */
+int store_open(struct store **out, const char *state_dir, char *err,
+	       size_t errlen);
+void store_close(struct store *st);	/* accepts NULL */
+
+/*
+ * Insert a new alert (a->id == 0: sets a->id) or replace the stored one with
+ * the same id (files, destinations and ancestry are rewritten), atomically.
+ */
+int store_put_alert(struct store *st, struct alert *a);
+
+/* Alerts updated at or after since_us (0: all), newest first. */
+int store_list_alerts(struct store *st, int64_t since_us,
+		      struct alert **out, size_t *nr);
+void store_free_alerts(struct alert *list, size_t nr);
+/* 0, -ENOENT when no such id, or -errno. */
+int store_get_alert(struct store *st, int64_t id, struct alert *out);
+int store_count_alerts(struct store *st, int64_t *count);
+
+/*
+ * Run one read-only SQL statement: anything that could write (INSERT, UPDATE,
+ * DELETE, CREATE, DROP, ATTACH, PRAGMA with a value, several statements...)
+ * is refused with -EPERM and a reason in err. On success *result is
+ * {"columns": [...], "rows": [[...], ...], "truncated": bool}, at most
+ * max_rows rows.
+ */
+int store_query(struct store *st, const char *sql, size_t max_rows,
+		struct json_object **result, char *err, size_t errlen);
+
+/* Run-time watch list (exfilctl watch add/rm). */
+int store_watch_add(struct store *st, const char *path);
+int store_watch_rm(struct store *st, const char *path);
+/* *paths is a malloc'd array of malloc'd strings. */
+int store_watch_list(struct store *st, char ***paths, size_t *nr);
+
+#endif /* EXFILMON_STORE_H */
