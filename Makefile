@@ -5,6 +5,7 @@
 # `make demo` shows a theft being caught. V=1 shows the commands.
 
 BUILD		?= build
+VERSION		:= 0.1.0
 CC		?= gcc
 CLANG		?= clang
 BPFTOOL		?= bpftool
@@ -21,8 +22,9 @@ endif
 
 PKGS		:= libbpf sqlite3 libsystemd inih json-c
 CFLAGS		?= -O2 -g
-CFLAGS		+= -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror \
-		   -D_GNU_SOURCE -Iinclude -Iuserspace -I$(BUILD) \
+CFLAGS		+= -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror \
+		   -D_GNU_SOURCE -DEXFILMON_VERSION=\"$(VERSION)\" \
+		   -Iinclude -Iuserspace -I$(BUILD) \
 		   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS		+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 BPF_CFLAGS	:= -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \

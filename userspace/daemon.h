@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* exfilmond's state, shared by its event loop and its request handlers. */
+#ifndef EXFILMON_DAEMON_H
+#define EXFILMON_DAEMON_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+#include "config.h"
+#include "correlate.h"
+#include "ipc.h"
+#include "jsonlog.h"
+#include "proctree.h"
+#include "sensor.h"
+#include "store.h"
+#include "watch.h"
+
+struct daemon {
+	struct config cfg;
+	const char *sensor_kind;	/* as asked: auto, bpf, kmod */
+	struct sensor *sensor;
+	struct store *store;
+	struct jsonlog *jsonlog;
+	struct proctree procs;
+	struct correlator *corr;
+	struct watchlist watches;
+	gid_t reader_gid;		/* (gid_t)-1: root only */
+
+	uint64_t started_ns;		/* CLOCK_BOOTTIME */
+	uint64_t records;		/* records handled */
+	uint64_t seen_dropped;		/* sensor drops already reconciled */
+	struct exfilmon_pkey *exited;	/* tracked processes to collect */
+	size_t nr_exited;
+	int store_failing;		/* last store write failed */
+};
+
+/* CLOCK_BOOTTIME / CLOCK_REALTIME now. */
+uint64_t now_boot_ns(void);
+int64_t now_real_us(void);
+/* A CLOCK_BOOTTIME stamp as CLOCK_REALTIME microseconds. */
+int64_t boot_to_real_us(uint64_t boot_ns);
+
+/* Answer one request from peer; *reply is a new JSON object. */
+struct json_object *daemon_handle(struct daemon *d,
+				  const struct ipc_peer *peer,
+				  struct json_object *req);
+
+/* The correlator's alert callback. */
+void daemon_on_alert(void *ctx, struct corr_alert *ca, enum corr_event ev);
+/* A sensor record. */
+int daemon_on_record(void *ctx, const struct exfilmon_rec_hdr *h,
+		     size_t len);
+/* Once a second: collect exited processes, reconcile after drops. */
+void daemon_tick(struct daemon *d);
+
+#endif

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * exfilctl's requests, one handle_<cmd>() each. Who may ask what is decided
+ * here, before anything runs: readers see, only root changes.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "daemon.h"
+#include "log.h"
+
+#define QUERY_MAX_ROWS 10000
+
+static struct json_object *ok_reply(void)
+{
+	struct json_object *r = json_object_new_object();
+
+	json_object_object_add(r, "ok", json_object_new_boolean(1));
+	return r;
+}
+
+static void add_u64(struct json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64((int64_t)v));
+}
+
+static struct json_object *handle_status(struct daemon *d,
+					 struct json_object *req)
+{
+	uint64_t st[EXFILMON_STAT_NR] = { 0 };
+	struct json_object *r = ok_reply(), *full;
+	char abi[32];
+	int64_t alerts = 0;
+
+	d->sensor->ops->stats(d->sensor, st);
+	store_count_alerts(d->store, &alerts);
+	snprintf(abi, sizeof(abi), "%u.%u", d->sensor->abi_version >> 16,
+		 d->sensor->abi_version & 0xffff);
+	json_object_object_add(r, "sensor",
+			       json_object_new_string(sensor_kind(d->sensor)));
+	json_object_object_add(r, "abi", json_object_new_string(abi));
+	json_object_object_add(r, "version",
+			       json_object_new_string(EXFILMON_VERSION));
+	add_u64(r, "pid", getpid());
+	add_u64(r, "uptime_s", (now_boot_ns() - d->started_ns) / 1000000000ull);
+	json_object_object_add(r, "watched", watchlist_json(&d->watches));
+	add_u64(r, "procs_known", proctree_count(&d->procs));
+	add_u64(r, "procs_tracked", corr_trees(d->corr));
+	add_u64(r, "events", st[EXFILMON_STAT_EVENTS]);
+	add_u64(r, "dropped", st[EXFILMON_STAT_DROPPED]);
+	add_u64(r, "lost_read_bytes", st[EXFILMON_STAT_LOST_READ_BYTES]);
+	add_u64(r, "lost_send_bytes", st[EXFILMON_STAT_LOST_SEND_BYTES]);
+	full = json_object_new_object();
+	add_u64(full, "procs", st[EXFILMON_STAT_PROC_FULL]);
+	add_u64(full, "reads", st[EXFILMON_STAT_READ_FULL]);
+	add_u64(full, "sends", st[EXFILMON_STAT_SEND_FULL]);
+	json_object_object_add(r, "table_full", full);
+	add_u64(r, "alerts", alerts);
+	json_object_object_add(r, "store_ok",
+			       json_object_new_boolean(!d->store_failing));
+	return r;
+}
+
+static struct json_object *handle_alerts(struct daemon *d,
+					 struct json_object *req)
+{
+	struct json_object *v, *r, *arr;
+	struct alert *list = NULL;
+	int64_t since_us = 0;
+	size_t nr = 0, i;
+	int ret;
+
+	if (json_object_object_get_ex(req, "since_s", &v)) {
+		int64_t s = json_object_get_int64(v);
+
+		if (s < 0)
+			return ipc_error("since_s must not be negative");
+		since_us = now_real_us() - s * 1000000ll;
+	}
+	ret = store_list_alerts(d->store, since_us, &list, &nr);
+	if (ret)
+		return ipc_error("cannot read alerts: %s", strerror(-ret));
+	r = ok_reply();
+	arr = json_object_new_array();
+	for (i = 0; i < nr; i++)
+		json_object_array_add(arr, alert_to_json(&list[i]));
+	store_free_alerts(list, nr);
+	json_object_object_add(r, "alerts", arr);
+	return r;
+}
+
+static struct json_object *handle_show(struct daemon *d,
+				       struct json_object *req)
+{
+	struct json_object *v, *r;
+	struct alert a;
+	int64_t id;
+	int ret;
+
+	if (!json_object_object_get_ex(req, "id", &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return ipc_error("show needs a numeric alert id");
+	id = json_object_get_int64(v);
+	memset(&a, 0, sizeof(a));
+	ret = store_get_alert(d->store, id, &a);
+	if (ret == -ENOENT)
+		return ipc_error("no alert with id %lld", (long long)id);
+	if (ret)
+		return ipc_error("cannot read alert %lld: %s", (long long)id,
+				 strerror(-ret));
+	r = ok_reply();
+	json_object_object_add(r, "alert", alert_to_json(&a));
+	alert_free(&a);
+	return r;
+}
+
+static struct json_object *handle_query(struct daemon *d,
+					struct json_object *req)
+{
+	struct json_object *v, *result = NULL, *r;
+	char err[512];
+	int ret;
+
+	if (!json_object_object_get_ex(req, "sql", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return ipc_error("query needs an SQL string");
+	ret = store_query(d->store, json_object_get_string(v), QUERY_MAX_ROWS,
+			  &result, err, sizeof(err));
+	if (ret)
+		return ipc_error("%s", err);
+	r = ok_reply();
+	json_object_object_foreach(result, key, val)
+		json_object_object_add(r, key, json_object_get(val));
+	json_object_put(result);
+	return r;
+}
+
+static struct json_object *handle_watch(struct daemon *d,
+					const struct ipc_peer *peer,
+					enum ipc_access access,
+					struct json_object *req)
+{
+	struct json_object *v, *r;
+	const char *op, *path;
+	char err[512];
+	int ret;
+
+	if (!json_object_object_get_ex(req, "op", &v))
+		return ipc_error("watch needs an op: add, rm or list");
+	op = json_object_get_string(v);
+	if (!strcmp(op, "list")) {
+		r = ok_reply();
+		json_object_object_add(r, "watched",
+				       watchlist_json(&d->watches));
+		return r;
+	}
+	if (strcmp(op, "add") && strcmp(op, "rm"))
+		return ipc_error("unknown watch op '%s': expected add, rm or "
+				 "list", op);
+	/* changing what is watched is root's alone */
+	if (access != IPC_ADMIN)
+		return ipc_error("permission denied: uid %u may not change the "
+				 "watch list (root only)", (unsigned)peer->uid);
+	if (!json_object_object_get_ex(req, "path", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return ipc_error("watch %s needs a path", op);
+	path = json_object_get_string(v);
+	if (!strcmp(op, "add")) {
+		ret = watchlist_add(&d->watches, path, 0, err, sizeof(err));
+		if (!ret && store_watch_add(d->store, path))
+			log_warn("watch %s: not saved in the store: it will "
+				 "not survive a restart", path);
+	} else {
+		const struct watch_entry *e = watchlist_find(&d->watches, path);
+
+		if (e && e->from_config)
+			return ipc_error("%s: watched by the config file; "
+					 "remove it there and reload", path);
+		ret = watchlist_rm(&d->watches, path, err, sizeof(err));
+		if (!ret)
+			store_watch_rm(d->store, path);
+	}
+	if (ret)
+		return ipc_error("%s", err);
+	log_info("watch %s %s (by uid %u)", op, path, (unsigned)peer->uid);
+	r = ok_reply();
+	json_object_object_add(r, "path", json_object_new_string(path));
+	return r;
+}
+
+struct json_object *daemon_handle(struct daemon *d,
+				  const struct ipc_peer *peer,
+				  struct json_object *req)
+{
+	enum ipc_access access = ipc_authorize(peer, d->reader_gid);
+	struct json_object *v;
+	const char *cmd;
+
+	if (access == IPC_DENIED) {
+		struct group *g = d->reader_gid != (gid_t)-1 ?
+			getgrgid(d->reader_gid) : NULL;
+
+		return ipc_error("permission denied: uid %u is not root or a "
+				 "member of group '%s'", (unsigned)peer->uid,
+				 g ? g->gr_name : d->cfg.group);
+	}
+	if (!json_object_is_type(req, json_type_object) ||
+	    !json_object_object_get_ex(req, "v", &v) ||
+	    json_object_get_int(v) != IPC_VERSION)
+		return ipc_error("unsupported request version (this exfilmond "
+				 "speaks version %d)", IPC_VERSION);
+	if (!json_object_object_get_ex(req, "cmd", &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return ipc_error("request without a cmd");
+	cmd = json_object_get_string(v);
+	if (!strcmp(cmd, "status"))
+		return handle_status(d, req);
+	if (!strcmp(cmd, "alerts"))
+		return handle_alerts(d, req);
+	if (!strcmp(cmd, "show"))
+		return handle_show(d, req);
+	if (!strcmp(cmd, "query"))
+		return handle_query(d, req);
+	if (!strcmp(cmd, "watch"))
+		return handle_watch(d, peer, access, req);
+	return ipc_error("unknown command '%s'", cmd);
+}

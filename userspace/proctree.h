@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Who is who: the daemon's table of processes, built from /proc at start
+ * and kept current by the sensor's fork, exec and exit records. Alerts take
+ * the sender's details and ancestry from here.
+ */
+#ifndef EXFILMON_PROCTREE_H
+#define EXFILMON_PROCTREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "exfilmon_abi.h"
+#include "hashtab.h"
+#include "alert.h"
+
+struct proc_info {
+	struct hashtab_node node;
+	uint32_t pid;			/* the key */
+	uint32_t ppid;
+	uint32_t uid;
+	uint64_t start_ns;		/* of the pkey */
+	uint64_t exit_ns;		/* 0 while alive, CLOCK_BOOTTIME */
+	int approx;			/* from /proc: start_ns is rounded */
+	char comm[EXFILMON_COMM_LEN];
+	char exe[EXFILMON_PATH_LEN];
+	char cmdline[ALERT_CMDLINE_LEN];	/* args joined by spaces */
+};
+
+struct proctree {
+	struct hashtab by_pid;
+	uint64_t linger_ns;	/* how long an exited process is remembered */
+};
+
+int proctree_init(struct proctree *pt, uint64_t linger_ns);
+void proctree_destroy(struct proctree *pt);
+
+/* Read every process in /proc (start-up and after lost records). */
+int proctree_scan(struct proctree *pt);
+
+void proctree_fork(struct proctree *pt, const struct exfilmon_rec_fork *r);
+void proctree_exec(struct proctree *pt, const struct exfilmon_rec_exec *r);
+void proctree_exit(struct proctree *pt, const struct exfilmon_rec_exit *r);
+
+/* The process, if it is still known (alive or lingering). */
+struct proc_info *proctree_get(struct proctree *pt, uint32_t pid);
+/* Forget processes that exited more than linger_ns before now. */
+void proctree_expire(struct proctree *pt, uint64_t now_ns);
+size_t proctree_count(const struct proctree *pt);
+
+/*
+ * Fill the alert's process fields and ancestry (the process first, then
+ * its parent, up to max levels). Returns 0 or -ENOMEM.
+ */
+int proctree_describe(struct proctree *pt, uint32_t pid, struct alert *a,
+		      size_t max);
+
+#endif
