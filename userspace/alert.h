@@ -92,7 +92,11 @@ void alert_free(struct alert *a);
 
 /* The JSON object of an alert (new reference) or NULL on ENOMEM. */
 struct json_object *alert_to_json(const struct alert *a);
-/* Parse alert_to_json()'s output back; 0 or -EINVAL/-ENOMEM. */
+/*
+ * Parse alert_to_json()'s output back; 0 or -EINVAL/-ENOMEM. *a is
+ * overwritten (free it first) and left zeroed on failure. Unknown keys
+ * (e.g. the JSON log's "event") are ignored.
+ */
 int alert_from_json(struct json_object *obj, struct alert *a);
 
 /* RFC 3339 UTC with microseconds: "2026-11-29T11:27:38.123456Z". */

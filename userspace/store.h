@@ -20,6 +20,12 @@ int store_open(struct store **out, const char *state_dir, char *err,
 void store_close(struct store *st);	/* accepts NULL */
 
 /*
+ * What the last failed call (other than store_open and store_query, which
+ * fill err) failed at: "failed to store alert 7: database or disk is full".
+ */
+const char *store_errmsg(const struct store *st);
+
+/*
  * Insert a new alert (a->id == 0: sets a->id) or replace the stored one with
  * the same id (files, destinations and ancestry are rewritten), atomically.
  */
@@ -38,15 +44,24 @@ int store_count_alerts(struct store *st, int64_t *count);
  * DELETE, CREATE, DROP, ATTACH, PRAGMA with a value, several statements...)
  * is refused with -EPERM and a reason in err. On success *result is
  * {"columns": [...], "rows": [[...], ...], "truncated": bool}, at most
- * max_rows rows.
+ * max_rows rows (and at most 8 MiB of JSON); truncated says rows were left
+ * out. SQL errors are -EINVAL with SQLite's message, a query stopped by the
+ * limits below -ETIMEDOUT.
  */
 int store_query(struct store *st, const char *sql, size_t max_rows,
 		struct json_object **result, char *err, size_t errlen);
+/*
+ * A query is interrupted (-ETIMEDOUT) after max_steps SQLite VM steps or
+ * timeout_ms of wall time; 0 selects the default (100M steps, 5000 ms).
+ */
+void store_set_query_limits(struct store *st, uint64_t max_steps,
+			    uint64_t timeout_ms);
 
-/* Run-time watch list (exfilctl watch add/rm). */
+/* Run-time watch list (exfilctl watch add/rm): -EEXIST / -ENOENT. */
 int store_watch_add(struct store *st, const char *path);
 int store_watch_rm(struct store *st, const char *path);
 /* *paths is a malloc'd array of malloc'd strings. */
 int store_watch_list(struct store *st, char ***paths, size_t *nr);
+void store_free_watches(char **paths, size_t nr);	/* accepts NULL */
 
 #endif /* EXFILMON_STORE_H */

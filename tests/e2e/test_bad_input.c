@@ -1,0 +1,309 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Bad input gets its exact error, from the real binaries: malformed
+ * configs, unknown watch paths, peers without the right, and SQL that
+ * tries to write. Nothing already recorded is lost.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "kselftest_harness.h"
+#include "daemon_run.h"
+#include "ipc.h"
+
+#define NOBODY 65534	/* primary group nogroup (65534) */
+#define DAEMON_UID 1	/* Debian's "daemon": in no group of ours */
+
+/* ------------------------------------------------------------------ */
+/* exfilmond refuses a bad config with file:line, key, value, reason */
+
+FIXTURE(config) {
+	char dir[64];
+	char path[128];
+};
+
+FIXTURE_VARIANT(config) {
+	const char *text;	/* %s: the test folder */
+	const char *error;	/* expected stderr after "<path>" */
+};
+
+FIXTURE_VARIANT_ADD(config, unknown_key) {
+	.text = "[daemon]\nsockt = /x\n",
+	.error = ":2: sockt = /x: unknown key in [daemon]\n",
+};
+
+FIXTURE_VARIANT_ADD(config, bad_size) {
+	.text = "[correlation]\nread_threshold = 12Q\n",
+	.error = ":2: read_threshold = 12Q: unknown unit (use K, M, G or T, "
+		 "optionally followed by B or iB)\n",
+};
+
+FIXTURE_VARIANT_ADD(config, ambiguous_duration) {
+	.text = "[correlation]\n\nwindow = 5m\n",
+	.error = ":3: window = 5m: ambiguous unit \"m\": use \"min\" for "
+		 "minutes or \"ms\" for milliseconds\n",
+};
+
+FIXTURE_VARIANT_ADD(config, host_bits_in_network) {
+	.text = "[network]\ninternal = 10.0.0.1/8\n",
+	.error = ":2: internal = 10.0.0.1/8: 10.0.0.1/8: host bits set\n",
+};
+
+FIXTURE_VARIANT_ADD(config, syntax_error) {
+	.text = "[watch]\nthis is not ini\n",
+	.error = ":2: syntax error: expected \"key = value\", \"[section]\" "
+		 "or a comment\n",
+};
+
+FIXTURE_VARIANT_ADD(config, watch_path_missing) {
+	.text = "[watch]\npath = %s/no-such.db\n",
+	.error = ":2: path = %s/no-such.db: No such file or directory\n",
+};
+
+FIXTURE_SETUP(config)
+{
+	strcpy(self->dir, "/tmp/exfilmon-badcfg-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(self->path, sizeof(self->path), "%s/exfilmon.conf",
+		 self->dir);
+}
+
+FIXTURE_TEARDOWN(config)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
+	if (system(cmd))
+		TH_LOG("cleanup failed");
+}
+
+TEST_F(config, daemon_exits_with_the_exact_error)
+{
+	struct cmd_result *r = malloc(sizeof(*r));
+	char text[1024], tail[1024], expect[1200], dirs[512];
+	const char *argv[] = { "exfilmond", "--config", self->path,
+			       "--foreground", "--sensor", "bpf", NULL };
+	const char *got;
+
+	ASSERT_NE(NULL, r);
+	/* every run gets a private state dir and socket */
+	snprintf(dirs, sizeof(dirs),
+		 "\n[daemon]\nstate_dir = %s/state\nsocket = %s/sock\n",
+		 self->dir, self->dir);
+	snprintf(text, sizeof(text), variant->text, self->dir);
+	strcat(text, dirs);
+	ASSERT_EQ(0, write_file(self->path, text));
+	if (strstr(variant->text, "path =") && geteuid())
+		SKIP(return, "watch paths are checked by a running sensor");
+
+	ASSERT_EQ(0, run_prog(r, (uid_t)-1, argv));
+	EXPECT_EQ(1, r->status);
+	snprintf(tail, sizeof(tail), variant->error, self->dir);
+	snprintf(expect, sizeof(expect), "%s%s", self->path, tail);
+	/* the error is the last line on stderr */
+	got = strstr(r->err, self->path);
+	ASSERT_NE(NULL, got);
+	EXPECT_STREQ(expect, got);
+	free(r);
+}
+
+TEST(missing_config_file_is_named)
+{
+	struct cmd_result *r = malloc(sizeof(*r));
+	const char *argv[] = { "exfilmond", "--config",
+			       "/nonexistent/exfilmon.conf", NULL };
+
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, run_prog(r, (uid_t)-1, argv));
+	EXPECT_EQ(1, r->status);
+	EXPECT_STREQ("exfilmond: /nonexistent/exfilmon.conf: No such file or "
+		     "directory\n", r->err);
+	free(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* A running daemon and the requests it must refuse */
+
+FIXTURE(running) {
+	char dir[64];
+	char sock[128];
+	char watched[128];
+	pid_t daemon;
+};
+
+FIXTURE_SETUP(running)
+{
+	char conf[1024], path[160], log[160];
+
+	if (geteuid())
+		SKIP(return, "exfilmond needs root");
+	strcpy(self->dir, "/tmp/exfilmon-bad-XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	/* others must reach the socket to be refused by it */
+	ASSERT_EQ(0, chmod(self->dir, 0755));
+	snprintf(self->sock, sizeof(self->sock), "%s/exfilmon.sock",
+		 self->dir);
+	snprintf(self->watched, sizeof(self->watched), "%s/customers.csv",
+		 self->dir);
+	ASSERT_EQ(0, write_file(self->watched, "name,account,phone\n"));
+	/* readers are group nogroup, so nobody may read but not change */
+	snprintf(conf, sizeof(conf),
+		 "[watch]\npath = %s\n[daemon]\nstate_dir = %s/state\n"
+		 "socket = %s\ngroup = nogroup\n",
+		 self->watched, self->dir, self->sock);
+	snprintf(path, sizeof(path), "%s/exfilmon.conf", self->dir);
+	snprintf(log, sizeof(log), "%s/exfilmond.log", self->dir);
+	ASSERT_EQ(0, write_file(path, conf));
+	self->daemon = daemon_start(path, self->sock, log);
+	ASSERT_LT(0, self->daemon);
+}
+
+FIXTURE_TEARDOWN(running)
+{
+	char cmd[128];
+
+	daemon_stop(self->daemon);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", self->dir);
+	if (self->dir[0] && system(cmd))
+		TH_LOG("cleanup failed");
+}
+
+static int ctl(struct cmd_result *r, uid_t uid, const char *sock,
+	       const char *a1, const char *a2, const char *a3)
+{
+	const char *argv[] = { "exfilctl", "--socket", sock, a1, a2, a3,
+			       NULL };
+
+	return run_prog(r, uid, argv);
+}
+
+TEST_F(running, watch_add_of_a_missing_path_is_refused)
+{
+	struct cmd_result *r = malloc(sizeof(*r));
+	struct json_object *req, *reply, *v;
+	char missing[160];
+	int fd;
+
+	ASSERT_NE(NULL, r);
+	snprintf(missing, sizeof(missing), "%s/no-such-dir", self->dir);
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "add", missing));
+	EXPECT_EQ(1, r->status);
+	EXPECT_NE(NULL, strstr(r->err, "No such file or directory"));
+	EXPECT_NE(NULL, strstr(r->err, missing));
+
+	/* the daemon checks too, whoever asks */
+	fd = ipc_connect(self->sock);
+	ASSERT_LE(0, fd);
+	req = json_object_new_object();
+	json_object_object_add(req, "v", json_object_new_int(IPC_VERSION));
+	json_object_object_add(req, "cmd", json_object_new_string("watch"));
+	json_object_object_add(req, "op", json_object_new_string("add"));
+	json_object_object_add(req, "path", json_object_new_string(missing));
+	ASSERT_EQ(0, ipc_send(fd, req));
+	ASSERT_EQ(0, ipc_recv(fd, &reply));
+	ASSERT_TRUE(json_object_object_get_ex(reply, "error", &v));
+	snprintf(r->out, sizeof(r->out), "%s: No such file or directory",
+		 missing);
+	EXPECT_STREQ(r->out, json_object_get_string(v));
+	json_object_put(req);
+	json_object_put(reply);
+	close(fd);
+	free(r);
+}
+
+TEST_F(running, watch_add_list_rm_as_root)
+{
+	struct cmd_result *r = malloc(sizeof(*r));
+	char dir[160];
+
+	ASSERT_NE(NULL, r);
+	snprintf(dir, sizeof(dir), "%s/exports", self->dir);
+	ASSERT_EQ(0, mkdir(dir, 0755));
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "add", dir));
+	EXPECT_EQ(0, r->status);
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "list", NULL));
+	EXPECT_EQ(0, r->status);
+	EXPECT_NE(NULL, strstr(r->out, dir));
+	EXPECT_NE(NULL, strstr(r->out, self->watched));
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "rm", dir));
+	EXPECT_EQ(0, r->status);
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "list", NULL));
+	EXPECT_EQ(NULL, strstr(r->out, dir));
+	/* a config path is the config's to remove */
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "rm",
+			 self->watched));
+	EXPECT_EQ(1, r->status);
+	EXPECT_NE(NULL, strstr(r->err, "watched by the config file"));
+	free(r);
+}
+
+TEST_F(running, reader_group_member_may_read_but_not_change)
+{
+	struct cmd_result *r = malloc(sizeof(*r));
+	char dir[160];
+
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, ctl(r, NOBODY, self->sock, "status", NULL, NULL));
+	EXPECT_EQ(0, r->status);
+	EXPECT_NE(NULL, strstr(r->out, "bpf"));
+	snprintf(dir, sizeof(dir), "%s", self->dir);
+	ASSERT_EQ(0, ctl(r, NOBODY, self->sock, "watch", "add", dir));
+	EXPECT_EQ(1, r->status);
+	EXPECT_STREQ("exfilctl: permission denied: uid 65534 may not change "
+		     "the watch list (root only)\n", r->err);
+	free(r);
+}
+
+TEST_F(running, unauthorised_peer_is_refused_with_the_reason)
+{
+	struct cmd_result *r = malloc(sizeof(*r));
+	char expect[512];
+
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, ctl(r, DAEMON_UID, self->sock, "status", NULL, NULL));
+	EXPECT_EQ(1, r->status);
+	snprintf(expect, sizeof(expect),
+		 "exfilctl: cannot connect to %s: Permission denied (you must "
+		 "be root or a member of the exfilmon group)\n", self->sock);
+	EXPECT_STREQ(expect, r->err);
+	EXPECT_STREQ("", r->out);
+	free(r);
+}
+
+TEST_F(running, writing_sql_is_refused_and_changes_nothing)
+{
+	static const char *const writes[] = {
+		"DELETE FROM alerts",
+		"INSERT INTO watches(path, added) VALUES ('/x', 'now')",
+		"DROP TABLE alerts",
+		"SELECT 1; DELETE FROM alerts",
+		"ATTACH DATABASE '/tmp/x.db' AS x",
+		"PRAGMA journal_mode = DELETE",
+	};
+	struct cmd_result *r = malloc(sizeof(*r));
+	size_t i;
+
+	ASSERT_NE(NULL, r);
+	for (i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+		ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "query", writes[i],
+				 NULL));
+		EXPECT_EQ(1, r->status);
+		EXPECT_NE(NULL, strstr(r->err, "query refused"));
+		TH_LOG("%s -> %s", writes[i], r->err);
+	}
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "query",
+			 "SELECT count(*) AS n FROM alerts", NULL));
+	EXPECT_EQ(0, r->status);
+	EXPECT_NE(NULL, strstr(r->out, "n"));
+	/* the store is intact: still WAL, tables still there */
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "query",
+			 "SELECT name FROM sqlite_master WHERE name = 'alerts'",
+			 NULL));
+	EXPECT_EQ(0, r->status);
+	EXPECT_NE(NULL, strstr(r->out, "alerts"));
+	free(r);
+}
+
+TEST_HARNESS_MAIN

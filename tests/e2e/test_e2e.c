@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * exfilmond and exfilctl end to end, on the eBPF sensor: a real daemon with
+ * its own config, socket and store, real processes reading a watched
+ * customer database, and a test host in a network namespace receiving.
+ * One theft gives exactly one alert; innocent activity gives none.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "kselftest_harness.h"
+#include "customers.h"
+#include "daemon_run.h"
+#include "testhost.h"
+
+#define DB_BYTES	(3 << 20)
+#define THEFT_PORT	443
+
+struct world {
+	char dir[64];
+	char db[128];
+	char conf[128];
+	char sock[128];
+	char log[128];
+	char jsonlog[128];
+	long size;
+	struct testhost th;
+	pid_t daemon;
+};
+
+static int world_up(struct __test_metadata *_metadata, struct world *e,
+		     int idx, const char *internal)
+{
+	char conf[2048];
+
+	if (geteuid())
+		SKIP(return -1, "exfilmond needs root");
+	strcpy(e->dir, "/tmp/exfilmon-e2e-XXXXXX");
+	if (!mkdtemp(e->dir) || chmod(e->dir, 0755))
+		return -1;
+	snprintf(e->db, sizeof(e->db), "%s/customers.csv", e->dir);
+	snprintf(e->conf, sizeof(e->conf), "%s/exfilmon.conf", e->dir);
+	snprintf(e->sock, sizeof(e->sock), "%s/exfilmon.sock", e->dir);
+	snprintf(e->log, sizeof(e->log), "%s/exfilmond.log", e->dir);
+	snprintf(e->jsonlog, sizeof(e->jsonlog), "%s/state/alerts.json",
+		 e->dir);
+	e->size = customers_write(e->db, DB_BYTES);
+	if (e->size < 0)
+		return -1;
+	snprintf(conf, sizeof(conf),
+		 "[watch]\npath = %s\n\n"
+		 "[correlation]\nread_threshold = 1M\nsend_threshold = 256K\n"
+		 "window = 1h\n\n"
+		 "[network]\ninternal = %s\n\n"
+		 "[daemon]\nstate_dir = %s/state\nsocket = %s\n"
+		 "group = exfilmon-test-nonexistent\n",
+		 e->db, internal, e->dir, e->sock);
+	if (write_file(e->conf, conf) || testhost_create(&e->th, idx))
+		return -1;
+	e->daemon = daemon_start(e->conf, e->sock, e->log);
+	if (e->daemon < 0) {
+		run("cat %s >&2", e->log);
+		return -1;
+	}
+	return 0;
+}
+
+static void world_down(struct world *e)
+{
+	daemon_stop(e->daemon);
+	testhost_destroy(&e->th);
+	if (e->dir[0])
+		run("rm -rf %s", e->dir);
+}
+
+/*
+ * A child that reads read_bytes of the database (0: none) and then sends
+ * send_bytes (of the database if it read it, else junk) to addr:port.
+ * Returns its pid after it exits; -1 if it failed.
+ */
+static pid_t actor(const struct world *e, long read_bytes, long send_bytes,
+		   const char *addr)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (!pid) {
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+					   .sin_port = htons(THEFT_PORT) };
+		char *buf = calloc(1, send_bytes > read_bytes ? send_bytes :
+				   read_bytes + 1);
+		long got = 0, sent = 0;
+		int fd;
+
+		if (!buf)
+			_exit(1);
+		if (read_bytes) {
+			fd = open(e->db, O_RDONLY);
+			while (got < read_bytes) {
+				ssize_t n = read(fd, buf + got,
+						 read_bytes - got);
+				if (n <= 0)
+					_exit(2);
+				got += n;
+			}
+			close(fd);
+		}
+		if (!send_bytes)
+			_exit(0);
+		inet_pton(AF_INET, addr, &sin.sin_addr);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(fd, (void *)&sin, sizeof(sin)))
+			_exit(3);
+		while (sent < send_bytes) {
+			ssize_t n = write(fd, buf + sent, send_bytes - sent);
+
+			if (n <= 0)
+				_exit(4);
+			sent += n;
+		}
+		close(fd);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || status)
+		return -1;
+	return pid;
+}
+
+/* exfilctl alerts --json, as an array (NULL on failure). */
+static struct json_object *alerts(const struct world *e)
+{
+	static const char *const args[] = { "alerts", NULL };
+
+	return ctl_json(e->sock, args);
+}
+
+/* Poll until some alert has sent >= bytes, for up to 10 s. */
+static struct json_object *wait_alert(const struct world *e, long bytes)
+{
+	int i;
+
+	for (i = 0; i < 100; i++) {
+		struct json_object *arr = alerts(e), *a, *v;
+
+		if (arr && json_object_array_length(arr) > 0) {
+			a = json_object_array_get_idx(arr, 0);
+			if (json_object_object_get_ex(a, "bytes_sent", &v) &&
+			    json_object_get_int64(v) >= bytes)
+				return arr;
+		}
+		json_object_put(arr);
+		usleep(100000);
+	}
+	return NULL;
+}
+
+/* Give the daemon two ticks to act, then count alerts. */
+static int settled_alert_count(const struct world *e)
+{
+	struct json_object *arr;
+	int n;
+
+	sleep(2);
+	arr = alerts(e);
+	if (!arr)
+		return -1;
+	n = json_object_array_length(arr);
+	json_object_put(arr);
+	return n;
+}
+
+static const char *str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ?
+		json_object_get_string(v) : "";
+}
+
+static int64_t num(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ?
+		json_object_get_int64(v) : -1;
+}
+
+static struct json_object *idx(struct json_object *o, const char *key,
+			       size_t i)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    i >= json_object_array_length(v))
+		return NULL;
+	return json_object_array_get_idx(v, i);
+}
+
+FIXTURE(e2e) {
+	struct world e;
+};
+
+FIXTURE_SETUP(e2e)
+{
+	ASSERT_EQ(0, world_up(_metadata, &self->e, 5, "10.0.0.0/8, fd00::/8"));
+}
+
+FIXTURE_TEARDOWN(e2e)
+{
+	world_down(&self->e);
+}
+
+TEST_F(e2e, one_theft_gives_exactly_one_alert_with_correct_fields)
+{
+	struct world *e = &self->e;
+	struct json_object *arr, *a, *f, *d, *shown, *anc;
+	const char *show_args[] = { "show", NULL, NULL };
+	char exe[512], idbuf[32], line[8192];
+	struct sink sink;
+	int lines = 0;
+	FILE *jl;
+	pid_t pid;
+	ssize_t n;
+
+	ASSERT_EQ(0, sink_start(&e->th, AF_INET, SOCK_STREAM, THEFT_PORT,
+				&sink));
+	pid = actor(e, e->size, e->size, e->th.remote4);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(e->size, sink_wait(&sink));
+
+	arr = wait_alert(e, e->size);
+	ASSERT_NE(NULL, arr);
+	ASSERT_EQ(1, json_object_array_length(arr));
+	a = json_object_array_get_idx(arr, 0);
+	EXPECT_EQ(1, num(a, "id"));
+	EXPECT_EQ(pid, num(a, "pid"));
+	EXPECT_EQ(getpid(), num(a, "ppid"));
+	EXPECT_EQ(0, num(a, "uid"));
+	EXPECT_STREQ("root", str(a, "user"));
+	EXPECT_STREQ("test_e2e", str(a, "comm"));
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ASSERT_LT(0, n);
+	exe[n] = '\0';
+	EXPECT_STREQ(exe, str(a, "exe"));
+	EXPECT_STREQ(e->th.remote4, str(a, "host"));
+	EXPECT_STREQ("bpf", str(a, "sensor"));
+	/* 3 MiB read with a 1 MiB threshold, all of it sent */
+	EXPECT_STREQ("medium", str(a, "severity"));
+	EXPECT_EQ(e->size, num(a, "bytes_read"));
+	EXPECT_EQ(e->size, num(a, "bytes_sent"));
+	/* RFC 3339 UTC: 2026-11-29T11:27:38.123456Z */
+	EXPECT_EQ(27, strlen(str(a, "time")));
+	EXPECT_EQ('T', str(a, "time")[10]);
+	EXPECT_EQ('Z', str(a, "time")[26]);
+	f = idx(a, "files", 0);
+	ASSERT_NE(NULL, f);
+	EXPECT_STREQ(e->db, str(f, "path"));
+	EXPECT_EQ(e->size, num(f, "bytes_read"));
+	EXPECT_EQ(NULL, idx(a, "files", 1));
+	d = idx(a, "destinations", 0);
+	ASSERT_NE(NULL, d);
+	EXPECT_STREQ(e->th.remote4, str(d, "addr"));
+	EXPECT_EQ(THEFT_PORT, num(d, "port"));
+	EXPECT_STREQ("tcp", str(d, "proto"));
+	EXPECT_EQ(e->size, num(d, "bytes_sent"));
+	EXPECT_EQ(NULL, idx(a, "destinations", 1));
+	EXPECT_NE(NULL, strstr(str(a, "reason"), e->th.remote4));
+
+	/* the evidence: the process and who started it */
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)num(a, "id"));
+	show_args[1] = idbuf;
+	shown = ctl_json(e->sock, show_args);
+	ASSERT_NE(NULL, shown);
+	anc = idx(shown, "ancestry", 0);
+	ASSERT_NE(NULL, anc);
+	EXPECT_EQ(pid, num(anc, "pid"));
+	anc = idx(shown, "ancestry", 1);
+	ASSERT_NE(NULL, anc);
+	EXPECT_EQ(getpid(), num(anc, "pid"));
+	EXPECT_EQ(e->size, num(shown, "bytes_sent"));
+	json_object_put(shown);
+	json_object_put(arr);
+
+	/* nothing more comes of it: still one alert, one id in the log */
+	EXPECT_EQ(1, settled_alert_count(e));
+	jl = fopen(e->jsonlog, "r");
+	ASSERT_NE(NULL, jl);
+	while (fgets(line, sizeof(line), jl)) {
+		struct json_object *o = json_tokener_parse(line);
+
+		ASSERT_NE(NULL, o);
+		EXPECT_EQ(1, num(o, "id"));
+		if (lines == 0)
+			EXPECT_STREQ("new", str(o, "event"));
+		json_object_put(o);
+		lines++;
+	}
+	fclose(jl);
+	EXPECT_LE(1, lines);
+	EXPECT_GE(2, lines);
+}
+
+TEST_F(e2e, reading_without_sending_gives_no_alert)
+{
+	ASSERT_LT(0, actor(&self->e, self->e.size, 0, NULL));
+	EXPECT_EQ(0, settled_alert_count(&self->e));
+}
+
+TEST_F(e2e, sending_unrelated_data_gives_no_alert)
+{
+	struct sink sink;
+
+	ASSERT_EQ(0, sink_start(&self->e.th, AF_INET, SOCK_STREAM, THEFT_PORT,
+				&sink));
+	ASSERT_LT(0, actor(&self->e, 0, 4 << 20, self->e.th.remote4));
+	EXPECT_EQ(4 << 20, sink_wait(&sink));
+	EXPECT_EQ(0, settled_alert_count(&self->e));
+}
+
+TEST_F(e2e, small_summary_after_reading_everything_gives_no_alert)
+{
+	struct sink sink;
+
+	ASSERT_EQ(0, sink_start(&self->e.th, AF_INET, SOCK_STREAM, THEFT_PORT,
+				&sink));
+	/* a report of 10 KiB about the whole database is not a theft */
+	ASSERT_LT(0, actor(&self->e, self->e.size, 10240,
+			   self->e.th.remote4));
+	EXPECT_EQ(10240, sink_wait(&sink));
+	EXPECT_EQ(0, settled_alert_count(&self->e));
+}
+
+FIXTURE(internal) {
+	struct world e;
+};
+
+FIXTURE_SETUP(internal)
+{
+	/* the test host's network is declared internal */
+	ASSERT_EQ(0, world_up(_metadata, &self->e, 6,
+			       "10.0.0.0/8, 198.18.6.0/24"));
+}
+
+FIXTURE_TEARDOWN(internal)
+{
+	world_down(&self->e);
+}
+
+TEST_F(internal, sending_the_database_internally_gives_no_alert)
+{
+	struct sink sink;
+
+	ASSERT_EQ(0, sink_start(&self->e.th, AF_INET, SOCK_STREAM, THEFT_PORT,
+				&sink));
+	ASSERT_LT(0, actor(&self->e, self->e.size, self->e.size,
+			   self->e.th.remote4));
+	EXPECT_EQ(self->e.size, sink_wait(&sink));
+	EXPECT_EQ(0, settled_alert_count(&self->e));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "daemon_run.h"
+
+const char *build_dir(void)
+{
+	const char *b = getenv("EXFILMON_BUILD");
+
+	return b && *b ? b : "build";
+}
+
+int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	return fclose(f) ? -1 : 0;
+}
+
+static void drain(int fd, char *buf, size_t size, size_t *used)
+{
+	ssize_t n = read(fd, buf + *used, size - 1 - *used);
+
+	if (n > 0)
+		*used += n;
+	buf[*used] = '\0';
+}
+
+int run_prog(struct cmd_result *r, uid_t uid, const char *const argv[])
+{
+	char prog[512];
+	int out[2], err[2], status;
+	size_t no = 0, ne = 0;
+	pid_t pid;
+
+	snprintf(prog, sizeof(prog), "%s/%s", build_dir(), argv[0]);
+	if (pipe(out) || pipe(err))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		close(out[0]);
+		close(err[0]);
+		if (uid != (uid_t)-1 &&
+		    (setgroups(0, NULL) || setgid(uid) || setuid(uid)))
+			_exit(126);
+		execv(prog, (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = out[0], .events = POLLIN },
+			{ .fd = err[0], .events = POLLIN },
+		};
+		int open = 0;
+
+		if (poll(p, 2, 30000) <= 0)
+			break;
+		if (p[0].revents) {
+			size_t before = no;
+
+			drain(out[0], r->out, sizeof(r->out), &no);
+			open |= no != before || !(p[0].revents & POLLHUP);
+		}
+		if (p[1].revents) {
+			size_t before = ne;
+
+			drain(err[0], r->err, sizeof(r->err), &ne);
+			open |= ne != before || !(p[1].revents & POLLHUP);
+		}
+		if (!open)
+			break;
+	}
+	r->out[no] = '\0';
+	r->err[ne] = '\0';
+	close(out[0]);
+	close(err[0]);
+	waitpid(pid, &status, 0);
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
+		128 + WTERMSIG(status);
+	return 0;
+}
+
+pid_t daemon_start(const char *config, const char *socket, const char *log)
+{
+	char prog[512];
+	struct stat st;
+	pid_t pid;
+	int i;
+
+	snprintf(prog, sizeof(prog), "%s/exfilmond", build_dir());
+	unlink(socket);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(prog, "exfilmond", "--config", config, "--foreground",
+		      "--sensor", "bpf", (char *)NULL);
+		_exit(127);
+	}
+	/* READY means the socket exists: loading takes well under 10 s */
+	for (i = 0; i < 200; i++) {
+		int status;
+
+		if (!stat(socket, &st))
+			return pid;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return -1;
+		usleep(50000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+int daemon_stop(pid_t pid)
+{
+	int status;
+
+	if (pid <= 0)
+		return -1;
+	kill(pid, SIGTERM);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+struct json_object *ctl_json(const char *socket, const char *const args[])
+{
+	const char *argv[16] = { "exfilctl", "--socket", socket };
+	struct cmd_result *r = malloc(sizeof(*r));
+	struct json_object *j = NULL;
+	int i, n = 3;
+
+	if (!r)
+		return NULL;
+	for (i = 0; args[i] && n < 14; i++)
+		argv[n++] = args[i];
+	argv[n++] = "--json";
+	argv[n] = NULL;
+	if (!run_prog(r, (uid_t)-1, argv) && !r->status)
+		j = json_tokener_parse(r->out);
+	else
+		fprintf(stderr, "# exfilctl failed (%d): %s\n", r->status,
+			r->err);
+	free(r);
+	return j;
+}

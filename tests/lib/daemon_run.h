@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Running the real exfilmond and exfilctl binaries from tests. */
+#ifndef EXFILMON_TEST_DAEMON_RUN_H
+#define EXFILMON_TEST_DAEMON_RUN_H
+
+#include <sys/types.h>
+#include <json-c/json.h>
+
+/* The build folder holding exfilmond and exfilctl ($EXFILMON_BUILD). */
+const char *build_dir(void);
+
+/* Write text to path; 0 or -1. */
+int write_file(const char *path, const char *text);
+
+struct cmd_result {
+	int status;		/* exit code, or 128 + signal */
+	char out[1 << 16];	/* stdout */
+	char err[8192];		/* stderr */
+};
+
+/*
+ * Run argv (argv[0] a program in the build folder) as uid (or as we are
+ * when uid is (uid_t)-1), collecting its output. 0 or -1.
+ */
+int run_prog(struct cmd_result *r, uid_t uid, const char *const argv[]);
+
+/* Start exfilmond with this config; wait for its socket. pid or -1. */
+pid_t daemon_start(const char *config, const char *socket, const char *log);
+/* SIGTERM it and wait; returns its exit status. */
+int daemon_stop(pid_t pid);
+
+/* exfilctl --socket S ... --json, parsed; NULL if not JSON. */
+struct json_object *ctl_json(const char *socket, const char *const args[]);
+
+#endif

@@ -1,0 +1,43 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Run every test program under BUILD/tests (kselftest harness, KTAP output)
+# and sum their totals. The last line is "N passed, N failed, N skipped".
+set -u
+build=${1:-build}
+export EXFILMON_BUILD=$build
+pass=0 fail=0 skip=0
+logdir=$build/tests/logs
+mkdir -p "$logdir"
+
+for t in "$build"/tests/unit/test_* "$build"/tests/sensor/test_* \
+	 "$build"/tests/e2e/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	log=$logdir/$name.log
+	echo "# === $name"
+	"$t" >"$log" 2>&1
+	rc=$?
+	grep -E '^(not ok|ok) |^# +(FAIL|SKIP)|^# Totals' "$log" | grep -v '^ok ' \
+		| sed 's/^/#   /'
+	totals=$(grep '^# Totals:' "$log" | tail -n1)
+	if [ -z "$totals" ]; then
+		echo "not ok $name: exited $rc without totals (see $log)"
+		tail -n 20 "$log" | sed 's/^/#   /'
+		fail=$((fail + 1))
+		continue
+	fi
+	p=$(echo "$totals" | sed -n 's/.*Totals: pass:\([0-9]*\).*/\1/p')
+	f=$(echo "$totals" | sed -n 's/.* fail:\([0-9]*\).*/\1/p')
+	s=$(echo "$totals" | sed -n 's/.* skip:\([0-9]*\).*/\1/p')
+	e=$(echo "$totals" | sed -n 's/.* error:\([0-9]*\).*/\1/p')
+	pass=$((pass + p))
+	fail=$((fail + f + e))
+	skip=$((skip + s))
+	if [ "$rc" -ne 0 ] && [ $((f + e)) -eq 0 ]; then
+		echo "not ok $name: exited $rc (see $log)"
+		fail=$((fail + 1))
+	fi
+done
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,982 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The alert store (docs/store.md): schema, file modes, WAL, round trips of
+ * alerts with their details, the watch list, and the read-only query gate,
+ * which must refuse every way of writing and leave the database unchanged.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+#include "kselftest_harness.h"
+#include "store.h"
+
+#define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+#define REFUSED "query refused: only a single read-only SELECT is allowed"
+
+/* An alert whose fields all derive from n, with n files, dests, procs. */
+static void make_alert(struct alert *a, int n, int64_t updated_us)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->time_us = 1796383658123456 + n;
+	a->updated_us = updated_us;
+	a->first_ns = 1000 + n;
+	a->last_ns = 2000 + n;
+	a->severity = SEV_LOW + n % 4;
+	a->pid = 100 + n;
+	a->ppid = 50 + n;
+	a->uid = 1000 + n;
+	snprintf(a->user, sizeof(a->user), "user%d", n);
+	snprintf(a->comm, sizeof(a->comm), "comm%d", n);
+	snprintf(a->exe, sizeof(a->exe), "/usr/bin/exe%d", n);
+	snprintf(a->cmdline, sizeof(a->cmdline), "exe%d --arg %d", n, n);
+	snprintf(a->host, sizeof(a->host), "203.0.113.%d", n);
+	a->bytes_read = 1048576ull * n;
+	a->bytes_sent = 524288ull * n;
+	strcpy(a->sensor, n % 2 ? "kmod" : "bpf");
+	snprintf(a->reason, sizeof(a->reason), "reason %d", n);
+
+	a->nr_files = n;
+	a->files = calloc(n, sizeof(*a->files));
+	a->nr_dests = n;
+	a->dests = calloc(n, sizeof(*a->dests));
+	a->nr_ancestry = n;
+	a->ancestry = calloc(n, sizeof(*a->ancestry));
+	for (i = 0; i < n; i++) {
+		snprintf(a->files[i].path, sizeof(a->files[i].path),
+			 "/srv/db/%d/file%d", n, i);
+		a->files[i].bytes_read = 4096ull * (i + 1);
+		snprintf(a->dests[i].addr, sizeof(a->dests[i].addr),
+			 "2001:db8::%d:%d", n, i);
+		a->dests[i].port = 443 + i;
+		a->dests[i].proto = i % 2 ? EXFILMON_PROTO_UDP :
+					    EXFILMON_PROTO_TCP;
+		a->dests[i].bytes_sent = 8192ull * (i + 1);
+		a->ancestry[i].pid = 100 + n - i;
+		a->ancestry[i].ppid = 99 + n - i;
+		a->ancestry[i].uid = i;
+		snprintf(a->ancestry[i].comm, sizeof(a->ancestry[i].comm),
+			 "p%d", i);
+		snprintf(a->ancestry[i].exe, sizeof(a->ancestry[i].exe),
+			 "/bin/p%d", i);
+	}
+}
+
+static void assert_alert_eq(struct __test_metadata *_metadata,
+			    const struct alert *e, const struct alert *s)
+{
+	size_t i;
+
+	ASSERT_EQ(e->id, s->id);
+	ASSERT_EQ(e->time_us, s->time_us);
+	ASSERT_EQ(e->updated_us, s->updated_us);
+	ASSERT_EQ(e->first_ns, s->first_ns);
+	ASSERT_EQ(e->last_ns, s->last_ns);
+	ASSERT_EQ(e->severity, s->severity);
+	ASSERT_EQ(e->pid, s->pid);
+	ASSERT_EQ(e->ppid, s->ppid);
+	ASSERT_EQ(e->uid, s->uid);
+	ASSERT_STREQ(e->user, s->user);
+	ASSERT_STREQ(e->comm, s->comm);
+	ASSERT_STREQ(e->exe, s->exe);
+	ASSERT_STREQ(e->cmdline, s->cmdline);
+	ASSERT_STREQ(e->host, s->host);
+	ASSERT_EQ(e->bytes_read, s->bytes_read);
+	ASSERT_EQ(e->bytes_sent, s->bytes_sent);
+	ASSERT_STREQ(e->sensor, s->sensor);
+	ASSERT_STREQ(e->reason, s->reason);
+	ASSERT_EQ(e->nr_files, s->nr_files);
+	for (i = 0; i < e->nr_files; i++) {
+		ASSERT_STREQ(e->files[i].path, s->files[i].path);
+		ASSERT_EQ(e->files[i].bytes_read, s->files[i].bytes_read);
+	}
+	ASSERT_EQ(e->nr_dests, s->nr_dests);
+	for (i = 0; i < e->nr_dests; i++) {
+		ASSERT_STREQ(e->dests[i].addr, s->dests[i].addr);
+		ASSERT_EQ(e->dests[i].port, s->dests[i].port);
+		ASSERT_EQ(e->dests[i].proto, s->dests[i].proto);
+		ASSERT_EQ(e->dests[i].bytes_sent, s->dests[i].bytes_sent);
+	}
+	ASSERT_EQ(e->nr_ancestry, s->nr_ancestry);
+	for (i = 0; i < e->nr_ancestry; i++) {
+		ASSERT_EQ(e->ancestry[i].pid, s->ancestry[i].pid);
+		ASSERT_EQ(e->ancestry[i].ppid, s->ancestry[i].ppid);
+		ASSERT_EQ(e->ancestry[i].uid, s->ancestry[i].uid);
+		ASSERT_STREQ(e->ancestry[i].comm, s->ancestry[i].comm);
+		ASSERT_STREQ(e->ancestry[i].exe, s->ancestry[i].exe);
+	}
+}
+
+static void rm_tree(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	while (d && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+/* The sorted names in dir, space-separated: spots any file a query made. */
+static char *dir_listing(const char *dir)
+{
+	struct dirent **names;
+	char *out = NULL, *next;
+	int n, i;
+
+	n = scandir(dir, &names, NULL, alphasort);
+	for (i = 0; i < n; i++) {
+		if (asprintf(&next, "%s %s", out ? out : "",
+			     names[i]->d_name) >= 0) {
+			free(out);
+			out = next;
+		}
+		free(names[i]);
+	}
+	free(names);
+	return out;
+}
+
+static int dump_row(void *arg, int ncol, char **vals, char **cols)
+{
+	char **out = arg, *next;
+	int i;
+
+	for (i = 0; i < ncol; i++) {
+		if (asprintf(&next, "%s%s=%s|", *out, cols[i],
+			     vals[i] ? vals[i] : "NULL") < 0)
+			return 1;
+		free(*out);
+		*out = next;
+	}
+	return 0;
+}
+
+/*
+ * Every row of every table, the schema and the settings a write could
+ * change, read through a connection of the test's own: the ground truth
+ * that refused queries changed nothing.
+ */
+static char *db_snapshot(const char *path)
+{
+	static const char *const sql[] = {
+		"SELECT type, name, sql FROM sqlite_master ORDER BY name",
+		"SELECT * FROM meta ORDER BY key",
+		"SELECT * FROM alerts ORDER BY id",
+		"SELECT * FROM alert_files ORDER BY rowid",
+		"SELECT * FROM alert_destinations ORDER BY rowid",
+		"SELECT * FROM alert_ancestry ORDER BY rowid",
+		"SELECT * FROM watches ORDER BY rowid",
+		"PRAGMA journal_mode",
+		"PRAGMA user_version",
+		"PRAGMA page_count",
+	};
+	char *out = strdup("");
+	sqlite3 *db;
+	size_t i;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL)) {
+		sqlite3_close(db);
+		free(out);
+		return NULL;
+	}
+	for (i = 0; out && i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (sqlite3_exec(db, sql[i], dump_row, &out, NULL)) {
+			free(out);
+			out = NULL;
+		}
+	}
+	sqlite3_close(db);
+	return out;
+}
+
+/* The JSON text of a query's result, or "ERR <ret> <err>". */
+static char *query(struct store *st, const char *sql, size_t max_rows)
+{
+	struct json_object *res = (void *)1;
+	char err[512], *out;
+	int ret;
+
+	ret = store_query(st, sql, max_rows, &res, err, sizeof(err));
+	if (ret) {
+		if (res || asprintf(&out, "ERR %d %s", ret, err) < 0)
+			return strdup("ERR result set on failure");
+		return out;
+	}
+	out = strdup(json_object_to_json_string_ext(res, JSON_FLAGS));
+	json_object_put(res);
+	return out;
+}
+
+#define EXPECT_QUERY(st, sql, max_rows, expected) do { \
+		char *_got = query((st), (sql), (max_rows)); \
+		EXPECT_STREQ((expected), _got); \
+		free(_got); \
+	} while (0)
+
+FIXTURE(alerts_db) {
+	char dir[64];
+	char db[128];
+	struct store *st;
+};
+
+FIXTURE_SETUP(alerts_db)
+{
+	char err[256] = "";
+
+	strcpy(self->dir, "/tmp/test_store.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(self->db, sizeof(self->db), "%s/alerts.db", self->dir);
+	umask(022);
+	ASSERT_EQ(0, store_open(&self->st, self->dir, err, sizeof(err)))
+		TH_LOG("%s", err);
+}
+
+FIXTURE_TEARDOWN(alerts_db)
+{
+	store_close(self->st);
+	rm_tree(self->dir);
+}
+
+TEST_F(alerts_db, schema_is_created)
+{
+	/* Column lists, in order, from the test's own connection. */
+	static const char *const expected =
+		"name=alert_ancestry|cols=alert_id,depth,pid,ppid,uid,comm,exe|"
+		"name=alert_destinations|cols=alert_id,addr,port,proto,"
+		"bytes_sent|"
+		"name=alert_files|cols=alert_id,path,bytes_read|"
+		"name=alerts|cols=id,time,time_us,updated,updated_us,severity,"
+		"pid,ppid,uid,user,comm,exe,cmdline,host,bytes_read,bytes_sent,"
+		"sensor,reason,first_ns,last_ns|"
+		"name=meta|cols=key,value|"
+		"name=sqlite_sequence|cols=name,seq|"
+		"name=watches|cols=path,added|";
+	char *out = strdup("");
+	sqlite3 *db;
+
+	ASSERT_EQ(SQLITE_OK,
+		  sqlite3_open_v2(self->db, &db, SQLITE_OPEN_READONLY, NULL));
+	ASSERT_EQ(SQLITE_OK,
+		  sqlite3_exec(db,
+			       "SELECT m.name AS name, group_concat(c.name) AS"
+			       " cols FROM sqlite_master m,"
+			       " pragma_table_info(m.name) c WHERE"
+			       " m.type = 'table' GROUP BY m.name"
+			       " ORDER BY m.name",
+			       dump_row, &out, NULL));
+	EXPECT_STREQ(expected, out);
+	free(out);
+	out = strdup("");
+	ASSERT_EQ(SQLITE_OK,
+		  sqlite3_exec(db,
+			       "SELECT name, tbl_name FROM sqlite_master"
+			       " WHERE type = 'index' AND sql IS NOT NULL"
+			       " ORDER BY name",
+			       dump_row, &out, NULL));
+	EXPECT_STREQ("name=alert_ancestry_alert_id|tbl_name=alert_ancestry|"
+		     "name=alert_destinations_alert_id|"
+		     "tbl_name=alert_destinations|"
+		     "name=alert_files_alert_id|tbl_name=alert_files|"
+		     "name=alerts_updated_us|tbl_name=alerts|",
+		     out);
+	free(out);
+	out = strdup("");
+	ASSERT_EQ(SQLITE_OK, sqlite3_exec(db, "SELECT key, value FROM meta",
+					  dump_row, &out, NULL));
+	EXPECT_STREQ("key=schema_version|value=1|", out);
+	free(out);
+	out = strdup("");
+	/* WAL is a property of the file, visible to any connection. */
+	ASSERT_EQ(SQLITE_OK, sqlite3_exec(db, "PRAGMA journal_mode", dump_row,
+					  &out, NULL));
+	EXPECT_STREQ("journal_mode=wal|", out);
+	free(out);
+	sqlite3_close(db);
+}
+
+TEST(modes_are_0640_whatever_the_umask)
+{
+	char dir[] = "/tmp/test_store.XXXXXX", path[128], err[256] = "";
+	struct store *st;
+	struct alert a;
+	struct stat sb;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	umask(0077);
+	ASSERT_EQ(0, store_open(&st, dir, err, sizeof(err))) TH_LOG("%s", err);
+	make_alert(&a, 1, 1);
+	ASSERT_EQ(0, store_put_alert(st, &a));
+	snprintf(path, sizeof(path), "%s/alerts.db", dir);
+	ASSERT_EQ(0, stat(path, &sb));
+	EXPECT_EQ(0640, sb.st_mode & 07777);
+	snprintf(path, sizeof(path), "%s/alerts.db-wal", dir);
+	ASSERT_EQ(0, stat(path, &sb));
+	EXPECT_EQ(0640, sb.st_mode & 07777);
+	snprintf(path, sizeof(path), "%s/alerts.db-shm", dir);
+	ASSERT_EQ(0, stat(path, &sb));
+	EXPECT_EQ(0640, sb.st_mode & 07777);
+	store_close(st);
+	alert_free(&a);
+	rm_tree(dir);
+}
+
+TEST(existing_world_readable_db_is_narrowed)
+{
+	char dir[] = "/tmp/test_store.XXXXXX", path[128], err[256] = "";
+	struct store *st;
+	struct stat sb;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	umask(0);
+	ASSERT_EQ(0, store_open(&st, dir, err, sizeof(err))) TH_LOG("%s", err);
+	store_close(st);
+	snprintf(path, sizeof(path), "%s/alerts.db", dir);
+	ASSERT_EQ(0, chmod(path, 0666));
+	ASSERT_EQ(0, store_open(&st, dir, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, stat(path, &sb));
+	EXPECT_EQ(0640, sb.st_mode & 07777);
+	store_close(st);
+	/* A stricter mode chosen by the admin is kept. */
+	ASSERT_EQ(0, chmod(path, 0600));
+	ASSERT_EQ(0, store_open(&st, dir, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, stat(path, &sb));
+	EXPECT_EQ(0600, sb.st_mode & 07777);
+	store_close(st);
+	rm_tree(dir);
+}
+
+TEST(open_errors_name_the_file_and_reason)
+{
+	char dir[] = "/tmp/test_store.XXXXXX", path[128], err[256] = "";
+	char expected[256];
+	struct store *st = NULL;
+	sqlite3 *db;
+	int fd;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/nonexistent", dir);
+	EXPECT_EQ(-ENOENT, store_open(&st, path, err, sizeof(err)));
+	snprintf(expected, sizeof(expected),
+		 "failed to create %s/alerts.db: No such file or directory",
+		 path);
+	EXPECT_STREQ(expected, err);
+
+	/* Not a database. */
+	snprintf(path, sizeof(path), "%s/alerts.db", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0640);
+	ASSERT_LE(0, fd);
+	memset(expected, 'x', sizeof(expected));
+	for (int i = 0; i < 16; i++)
+		ASSERT_EQ(256, write(fd, expected, 256));
+	close(fd);
+	EXPECT_EQ(-EUCLEAN, store_open(&st, dir, err, sizeof(err)));
+	snprintf(expected, sizeof(expected),
+		 "%s: failed to prepare \"PRAGMA journal_mode=WAL\": file is "
+		 "not a database",
+		 path);
+	EXPECT_STREQ(expected, err);
+	EXPECT_EQ(NULL, st);
+	unlink(path);
+
+	/* A newer schema than this code knows. */
+	ASSERT_EQ(0, store_open(&st, dir, err, sizeof(err))) TH_LOG("%s", err);
+	store_close(st);
+	st = NULL;
+	ASSERT_EQ(SQLITE_OK, sqlite3_open(path, &db));
+	ASSERT_EQ(SQLITE_OK,
+		  sqlite3_exec(db,
+			       "UPDATE meta SET value = 2"
+			       " WHERE key = 'schema_version'",
+			       NULL, NULL, NULL));
+	sqlite3_close(db);
+	EXPECT_EQ(-ENOTSUP, store_open(&st, dir, err, sizeof(err)));
+	snprintf(expected, sizeof(expected),
+		 "%s: schema_version 2 is not the 1 this exfilmond "
+		 "understands",
+		 path);
+	EXPECT_STREQ(expected, err);
+	EXPECT_EQ(NULL, st);
+	rm_tree(dir);
+}
+
+TEST_F(alerts_db, put_get_round_trip)
+{
+	struct alert a, b, got;
+
+	make_alert(&a, 3, 5000);
+	ASSERT_EQ(0, store_put_alert(self->st, &a));
+	EXPECT_EQ(1, a.id);
+	make_alert(&b, 2, 6000);
+	ASSERT_EQ(0, store_put_alert(self->st, &b));
+	EXPECT_EQ(2, b.id);
+
+	ASSERT_EQ(0, store_get_alert(self->st, 1, &got));
+	assert_alert_eq(_metadata, &a, &got);
+	alert_free(&got);
+	ASSERT_EQ(0, store_get_alert(self->st, 2, &got));
+	assert_alert_eq(_metadata, &b, &got);
+	alert_free(&got);
+
+	memset(&got, 0x5a, sizeof(got));
+	EXPECT_EQ(-ENOENT, store_get_alert(self->st, 42, &got));
+	EXPECT_STREQ("no alert 42", store_errmsg(self->st));
+	EXPECT_EQ(NULL, got.files);
+	alert_free(&a);
+	alert_free(&b);
+}
+
+TEST_F(alerts_db, stored_columns_are_exact)
+{
+	struct alert a;
+
+	make_alert(&a, 1, 1796383700000001);
+	a.bytes_read = UINT64_MAX;	/* kept as its int64 bit pattern */
+	ASSERT_EQ(0, store_put_alert(self->st, &a));
+	EXPECT_QUERY(self->st,
+		     "SELECT id, time, time_us, updated, updated_us, severity,"
+		     " user, comm, host, bytes_read, sensor FROM alerts",
+		     10,
+		     "{\"columns\":[\"id\",\"time\",\"time_us\",\"updated\","
+		     "\"updated_us\",\"severity\",\"user\",\"comm\",\"host\","
+		     "\"bytes_read\",\"sensor\"],\"rows\":[[1,"
+		     "\"2026-12-04T11:27:38.123457Z\",1796383658123457,"
+		     "\"2026-12-04T11:28:20.000001Z\",1796383700000001,"
+		     "\"medium\",\"user1\",\"comm1\",\"203.0.113.1\",-1,"
+		     "\"kmod\"]],\"truncated\":false}");
+	EXPECT_QUERY(self->st,
+		     "SELECT alert_id, addr, port, proto, bytes_sent"
+		     " FROM alert_destinations",
+		     10,
+		     "{\"columns\":[\"alert_id\",\"addr\",\"port\",\"proto\","
+		     "\"bytes_sent\"],\"rows\":[[1,\"2001:db8::1:0\",443,"
+		     "\"tcp\",8192]],\"truncated\":false}");
+	EXPECT_QUERY(self->st,
+		     "SELECT alert_id, depth, pid, ppid, uid, comm, exe"
+		     " FROM alert_ancestry",
+		     10,
+		     "{\"columns\":[\"alert_id\",\"depth\",\"pid\",\"ppid\","
+		     "\"uid\",\"comm\",\"exe\"],\"rows\":[[1,0,101,100,0,"
+		     "\"p0\",\"/bin/p0\"]],\"truncated\":false}");
+	alert_free(&a);
+}
+
+TEST_F(alerts_db, update_rewrites_details)
+{
+	struct alert a, got;
+	int64_t count = -1;
+
+	make_alert(&a, 3, 5000);
+	ASSERT_EQ(0, store_put_alert(self->st, &a));
+	ASSERT_EQ(1, a.id);
+	/* The correlator updates the alert: fewer files, more sent. */
+	a.nr_files = 1;
+	a.bytes_sent *= 2;
+	a.updated_us = 9000;
+	a.severity = SEV_CRITICAL;
+	strcpy(a.reason, "updated");
+	ASSERT_EQ(0, store_put_alert(self->st, &a));
+	EXPECT_EQ(1, a.id);
+	ASSERT_EQ(0, store_count_alerts(self->st, &count));
+	EXPECT_EQ(1, count);
+	ASSERT_EQ(0, store_get_alert(self->st, 1, &got));
+	assert_alert_eq(_metadata, &a, &got);
+	alert_free(&got);
+	/* No stale detail rows are left behind. */
+	EXPECT_QUERY(self->st,
+		     "SELECT (SELECT count(*) FROM alert_files),"
+		     " (SELECT count(*) FROM alert_destinations),"
+		     " (SELECT count(*) FROM alert_ancestry)",
+		     10,
+		     "{\"columns\":[\"(SELECT count(*) FROM alert_files)\","
+		     "\"(SELECT count(*) FROM alert_destinations)\","
+		     "\"(SELECT count(*) FROM alert_ancestry)\"],"
+		     "\"rows\":[[1,3,3]],\"truncated\":false}");
+	a.nr_files = 3;
+	alert_free(&a);
+}
+
+TEST_F(alerts_db, list_newest_first_and_since)
+{
+	struct alert in[4], *list;
+	int64_t count = -1;
+	size_t nr, i;
+
+	ASSERT_EQ(0, store_list_alerts(self->st, 0, &list, &nr));
+	EXPECT_EQ(0, nr);
+	store_free_alerts(list, nr);
+
+	/* updated_us 3000, 1000, 3000, 2000: ties go to the higher id. */
+	make_alert(&in[0], 1, 3000);
+	make_alert(&in[1], 2, 1000);
+	make_alert(&in[2], 3, 3000);
+	make_alert(&in[3], 0, 2000);
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(0, store_put_alert(self->st, &in[i]));
+	ASSERT_EQ(0, store_count_alerts(self->st, &count));
+	EXPECT_EQ(4, count);
+
+	ASSERT_EQ(0, store_list_alerts(self->st, 0, &list, &nr));
+	ASSERT_EQ(4, nr);
+	assert_alert_eq(_metadata, &in[2], &list[0]);
+	assert_alert_eq(_metadata, &in[0], &list[1]);
+	assert_alert_eq(_metadata, &in[3], &list[2]);
+	assert_alert_eq(_metadata, &in[1], &list[3]);
+	store_free_alerts(list, nr);
+
+	ASSERT_EQ(0, store_list_alerts(self->st, 2000, &list, &nr));
+	ASSERT_EQ(3, nr);
+	EXPECT_EQ(3, list[0].id);
+	EXPECT_EQ(1, list[1].id);
+	EXPECT_EQ(4, list[2].id);
+	store_free_alerts(list, nr);
+
+	ASSERT_EQ(0, store_list_alerts(self->st, 3001, &list, &nr));
+	EXPECT_EQ(0, nr);
+	store_free_alerts(list, nr);
+	store_free_alerts(NULL, 0);
+	for (i = 0; i < 4; i++)
+		alert_free(&in[i]);
+}
+
+TEST_F(alerts_db, raw_bytes_are_kept)
+{
+	struct alert a, got;
+
+	make_alert(&a, 1, 1);
+	strcpy(a.comm, "x\n\x1b\xff\xfe");
+	strcpy(a.files[0].path, "/srv/\xc0\xaf/db");
+	ASSERT_EQ(0, store_put_alert(self->st, &a));
+	ASSERT_EQ(0, store_get_alert(self->st, a.id, &got));
+	EXPECT_STREQ("x\n\x1b\xff\xfe", got.comm);
+	EXPECT_STREQ("/srv/\xc0\xaf/db", got.files[0].path);
+	alert_free(&got);
+	/* Queries return valid UTF-8; hex() shows the exact bytes. */
+	EXPECT_QUERY(self->st, "SELECT comm, hex(comm) FROM alerts", 10,
+		     "{\"columns\":[\"comm\",\"hex(comm)\"],\"rows\":[["
+		     "\"x\\n\\u001b\xef\xbf\xbd\xef\xbf\xbd\","
+		     "\"780A1BFFFE\"]],\"truncated\":false}");
+	alert_free(&a);
+}
+
+TEST_F(alerts_db, invalid_alerts_are_refused)
+{
+	struct alert a;
+	int64_t count = -1;
+
+	make_alert(&a, 2, 1);
+	a.severity = 9;
+	EXPECT_EQ(-EINVAL, store_put_alert(self->st, &a));
+	EXPECT_STREQ("alert 0: invalid severity 9", store_errmsg(self->st));
+	a.severity = SEV_HIGH;
+	a.dests[1].proto = 1;
+	EXPECT_EQ(-EINVAL, store_put_alert(self->st, &a));
+	EXPECT_STREQ("alert 0: destination 1 has invalid protocol 1",
+		     store_errmsg(self->st));
+	EXPECT_EQ(0, a.id);
+	ASSERT_EQ(0, store_count_alerts(self->st, &count));
+	EXPECT_EQ(0, count);
+	alert_free(&a);
+}
+
+TEST_F(alerts_db, watch_list)
+{
+	char err[256], **paths;
+	size_t nr;
+
+	ASSERT_EQ(0, store_watch_list(self->st, &paths, &nr));
+	EXPECT_EQ(0, nr);
+	store_free_watches(paths, nr);
+
+	ASSERT_EQ(0, store_watch_add(self->st, "/srv/db/customers.db"));
+	ASSERT_EQ(0, store_watch_add(self->st, "/srv/exports"));
+	EXPECT_EQ(-EEXIST, store_watch_add(self->st, "/srv/exports"));
+	EXPECT_STREQ("watch add /srv/exports: already watched",
+		     store_errmsg(self->st));
+	EXPECT_EQ(-EINVAL, store_watch_add(self->st, ""));
+	ASSERT_EQ(0, store_watch_add(self->st, "/srv/hr"));
+	ASSERT_EQ(0, store_watch_rm(self->st, "/srv/exports"));
+	EXPECT_EQ(-ENOENT, store_watch_rm(self->st, "/srv/exports"));
+	EXPECT_STREQ("watch rm /srv/exports: not in the run-time watch list",
+		     store_errmsg(self->st));
+
+	/* It survives a restart of the daemon. */
+	store_close(self->st);
+	self->st = NULL;
+	ASSERT_EQ(0, store_open(&self->st, self->dir, err, sizeof(err)));
+	ASSERT_EQ(0, store_watch_list(self->st, &paths, &nr));
+	ASSERT_EQ(2, nr);
+	EXPECT_STREQ("/srv/db/customers.db", paths[0]);
+	EXPECT_STREQ("/srv/hr", paths[1]);
+	store_free_watches(paths, nr);
+	store_free_watches(NULL, 0);
+	/* "added" is RFC 3339 UTC. */
+	{
+		char *got = query(self->st,
+				  "SELECT length(added), substr(added, 11, 1),"
+				  " substr(added, -1) FROM watches LIMIT 1",
+				  1);
+
+		EXPECT_STREQ("{\"columns\":[\"length(added)\","
+			     "\"substr(added, 11, 1)\",\"substr(added, -1)\"],"
+			     "\"rows\":[[27,\"T\",\"Z\"]],\"truncated\":false}",
+			     got);
+		free(got);
+	}
+}
+
+/*
+ * The read-only gate, over five alerts (ids 1..5, updated_us 1000..5000)
+ * and one watch.
+ */
+static void populate(struct __test_metadata *_metadata, char *dir,
+		       char *db, struct store **st)
+{
+	char err[256] = "";
+	struct alert a;
+	int i;
+
+	strcpy(dir, "/tmp/test_store.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(dir));
+	sprintf(db, "%s/alerts.db", dir);
+	ASSERT_EQ(0, store_open(st, dir, err, sizeof(err))) TH_LOG("%s", err);
+	for (i = 1; i <= 5; i++) {
+		make_alert(&a, i, 1000 * i);
+		ASSERT_EQ(0, store_put_alert(*st, &a));
+		alert_free(&a);
+	}
+	ASSERT_EQ(0, store_watch_add(*st, "/srv/db"));
+}
+
+FIXTURE(gate) {
+	char dir[64];
+	char db[128];
+	struct store *st;
+};
+
+FIXTURE_SETUP(gate)
+{
+	populate(_metadata, self->dir, self->db, &self->st);
+}
+
+FIXTURE_TEARDOWN(gate)
+{
+	store_close(self->st);
+	rm_tree(self->dir);
+}
+
+TEST_F(gate, selects_return_exact_rows)
+{
+	EXPECT_QUERY(self->st,
+		     "SELECT id, host, bytes_read FROM alerts"
+		     " WHERE bytes_read > 2097152 ORDER BY id",
+		     100,
+		     "{\"columns\":[\"id\",\"host\",\"bytes_read\"],"
+		     "\"rows\":[[3,\"203.0.113.3\",3145728],"
+		     "[4,\"203.0.113.4\",4194304],"
+		     "[5,\"203.0.113.5\",5242880]],\"truncated\":false}");
+	EXPECT_QUERY(self->st,
+		     "SELECT a.id, count(f.path) AS files FROM alerts a"
+		     " JOIN alert_files f ON f.alert_id = a.id"
+		     " GROUP BY a.id ORDER BY files DESC LIMIT 2",
+		     100,
+		     "{\"columns\":[\"id\",\"files\"],\"rows\":[[5,5],[4,4]],"
+		     "\"truncated\":false}");
+	EXPECT_QUERY(self->st,
+		     "SELECT 1 AS i, 1.5 AS d, 'a\"b/c' AS t, x'00ff10' AS b,"
+		     " NULL AS n, 9e999 AS inf",
+		     1,
+		     "{\"columns\":[\"i\",\"d\",\"t\",\"b\",\"n\",\"inf\"],"
+		     "\"rows\":[[1,1.5,\"a\\\"b/c\",\"00ff10\",null,"
+		     "\"Infinity\"]],\"truncated\":false}");
+	EXPECT_QUERY(self->st,
+		     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL"
+		     " SELECT x + 1 FROM c WHERE x < 4) SELECT x FROM c",
+		     100,
+		     "{\"columns\":[\"x\"],\"rows\":[[1],[2],[3],[4]],"
+		     "\"truncated\":false}");
+	EXPECT_QUERY(self->st, "VALUES (1, 'x')", 100,
+		     "{\"columns\":[\"column1\",\"column2\"],"
+		     "\"rows\":[[1,\"x\"]],\"truncated\":false}");
+	EXPECT_QUERY(self->st, "SELECT path FROM watches", 100,
+		     "{\"columns\":[\"path\"],\"rows\":[[\"/srv/db\"]],"
+		     "\"truncated\":false}");
+	/* Comments and a trailing semicolon are not a second statement. */
+	EXPECT_QUERY(self->st,
+		     "/* lead */ SELECT count(*) AS n FROM alerts; -- done\n"
+		     " ; /* tail */",
+		     100,
+		     "{\"columns\":[\"n\"],\"rows\":[[5]],\"truncated\":false}");
+	EXPECT_QUERY(self->st, "SELECT 1 AS n; /* unterminated", 100,
+		     "{\"columns\":[\"n\"],\"rows\":[[1]],\"truncated\":false}");
+	EXPECT_QUERY(self->st, "EXPLAIN QUERY PLAN SELECT * FROM alerts"
+			       " WHERE updated_us > 0", 100,
+		     "{\"columns\":[\"id\",\"parent\",\"notused\",\"detail\"],"
+		     "\"rows\":[[3,0,0,\"SEARCH alerts USING INDEX "
+		     "alerts_updated_us (updated_us>?)\"]],"
+		     "\"truncated\":false}");
+}
+
+TEST_F(gate, schema_pragmas_are_readable)
+{
+	EXPECT_QUERY(self->st, "PRAGMA table_info(watches)", 100,
+		     "{\"columns\":[\"cid\",\"name\",\"type\",\"notnull\","
+		     "\"dflt_value\",\"pk\"],\"rows\":[[0,\"path\",\"TEXT\",0,"
+		     "null,1],[1,\"added\",\"TEXT\",1,null,0]],"
+		     "\"truncated\":false}");
+	EXPECT_QUERY(self->st, "PRAGMA main.index_list(alert_files)", 100,
+		     "{\"columns\":[\"seq\",\"name\",\"unique\",\"origin\","
+		     "\"partial\"],\"rows\":[[0,\"alert_files_alert_id\",0,"
+		     "\"c\",0]],\"truncated\":false}");
+	EXPECT_QUERY(self->st, "PRAGMA user_version", 100,
+		     "{\"columns\":[\"user_version\"],\"rows\":[[0]],"
+		     "\"truncated\":false}");
+}
+
+TEST_F(gate, row_cap_sets_truncated)
+{
+	EXPECT_QUERY(self->st, "SELECT id FROM alerts ORDER BY id", 3,
+		     "{\"columns\":[\"id\"],\"rows\":[[1],[2],[3]],"
+		     "\"truncated\":true}");
+	EXPECT_QUERY(self->st, "SELECT id FROM alerts ORDER BY id", 5,
+		     "{\"columns\":[\"id\"],\"rows\":[[1],[2],[3],[4],[5]],"
+		     "\"truncated\":false}");
+	EXPECT_QUERY(self->st, "SELECT id FROM alerts ORDER BY id", 0,
+		     "{\"columns\":[\"id\"],\"rows\":[],\"truncated\":true}");
+	EXPECT_QUERY(self->st, "SELECT id FROM alerts WHERE id > 9", 0,
+		     "{\"columns\":[\"id\"],\"rows\":[],\"truncated\":false}");
+}
+
+/* Each row carries a 2 MB hex string: the 8 MiB reply budget holds 4. */
+TEST_F(gate, reply_size_cap_sets_truncated)
+{
+	struct json_object *res, *rows;
+	char err[256];
+
+	ASSERT_EQ(0, store_query(self->st,
+				 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL"
+				 " SELECT x + 1 FROM c WHERE x < 10)"
+				 " SELECT x, zeroblob(1000000) FROM c",
+				 100, &res, err, sizeof(err)))
+		TH_LOG("%s", err);
+	ASSERT_TRUE(json_object_object_get_ex(res, "rows", &rows));
+	EXPECT_EQ(4, json_object_array_length(rows));
+	EXPECT_TRUE(json_object_get_boolean(
+		json_object_object_get(res, "truncated")));
+	json_object_put(res);
+}
+
+TEST_F(gate, runaway_query_is_interrupted)
+{
+	static const char runaway[] =
+		"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1"
+		" FROM c) SELECT count(*) FROM c";
+	struct timespec t0, t1;
+	long ms;
+
+	store_set_query_limits(self->st, 2000000, 60000);
+	EXPECT_QUERY(self->st, runaway, 10,
+		     "ERR -110 query interrupted: it ran more than 2000000 "
+		     "SQLite VM steps (add a LIMIT or a narrower WHERE)");
+
+	store_set_query_limits(self->st, UINT64_MAX / 2, 300);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	EXPECT_QUERY(self->st, runaway, 10,
+		     "ERR -110 query interrupted: it ran longer than 300 ms "
+		     "(add a LIMIT or a narrower WHERE)");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	EXPECT_LE(300, ms);
+	EXPECT_GT(3000, ms);
+
+	/*
+	 * The defaults stop it too (which limit comes first depends on the
+	 * machine, and on valgrind), and the connection is usable after.
+	 */
+	store_set_query_limits(self->st, 0, 0);
+	{
+		char *got = query(self->st, runaway, 10);
+
+		EXPECT_TRUE(!strcmp(got, "ERR -110 query interrupted: it ran "
+					 "more than 100000000 SQLite VM steps "
+					 "(add a LIMIT or a narrower WHERE)") ||
+			    !strcmp(got, "ERR -110 query interrupted: it ran "
+					 "longer than 5000 ms (add a LIMIT or "
+					 "a narrower WHERE)"))
+			TH_LOG("%s", got);
+		free(got);
+	}
+	EXPECT_QUERY(self->st, "SELECT count(*) AS n FROM alerts", 10,
+		     "{\"columns\":[\"n\"],\"rows\":[[5]],\"truncated\":false}");
+}
+
+TEST_F(gate, sql_errors_are_einval)
+{
+	EXPECT_QUERY(self->st, "SELECT * FROM nosuch", 10,
+		     "ERR -22 SQL error: no such table: nosuch");
+	EXPECT_QUERY(self->st, "SELEC 1", 10,
+		     "ERR -22 SQL error: near \"SELEC\": syntax error");
+	EXPECT_QUERY(self->st, "SELECT \"no_such_column\" FROM alerts", 10,
+		     "ERR -22 SQL error: no such column: no_such_column");
+	EXPECT_QUERY(self->st, "", 10, "ERR -22 SQL error: the query is empty");
+	EXPECT_QUERY(self->st, "  -- nothing\n", 10,
+		     "ERR -22 SQL error: the query is empty");
+	EXPECT_QUERY(self->st, NULL, 10, "ERR -22 SQL error: no query");
+	EXPECT_QUERY(self->st, "SELECT zeroblob(100000000)", 10,
+		     "ERR -7 SQL error: string or blob too big");
+}
+
+/* Every way we know to write, each refused with the database unchanged. */
+FIXTURE(refuse) {
+	char dir[64];
+	char db[128];
+	struct store *st;
+};
+
+FIXTURE_SETUP(refuse)
+{
+	populate(_metadata, self->dir, self->db, &self->st);
+}
+
+FIXTURE_TEARDOWN(refuse)
+{
+	store_close(self->st);
+	rm_tree(self->dir);
+}
+
+FIXTURE_VARIANT(refuse) {
+	const char *sql;
+	const char *reason;	/* in REFUSED " (...)"; '*' ends a prefix */
+};
+
+#define REFUSE(name, s, r) \
+	FIXTURE_VARIANT_ADD(refuse, name) { .sql = s, .reason = r }
+
+REFUSE(insert, "INSERT INTO watches VALUES ('/etc', 'now')",
+       "statement writes: INSERT on watches");
+REFUSE(replace, "REPLACE INTO watches VALUES ('/srv/db', 'x')",
+       "statement writes: INSERT on watches");
+REFUSE(update, "UPDATE alerts SET severity = 'low'",
+       "statement writes: UPDATE on alerts");
+REFUSE(delete, "DELETE FROM alerts", "statement writes: DELETE on alerts");
+REFUSE(delete_returning, "DELETE FROM alert_files RETURNING *",
+       "statement writes: DELETE on alert_files");
+REFUSE(cte_delete, "WITH x AS (SELECT 1) DELETE FROM alerts",
+       "statement writes: DELETE on alerts");
+REFUSE(insert_select, "INSERT INTO watches SELECT path, 'x' FROM alert_files",
+       "statement writes: INSERT on watches");
+REFUSE(drop, "DROP TABLE alerts", "statement writes: DELETE on sqlite_master");
+REFUSE(drop_index, "DROP INDEX alerts_updated_us",
+       "statement writes: DELETE on sqlite_master");
+REFUSE(create, "CREATE TABLE t (x)", "statement writes: INSERT on sqlite_master");
+REFUSE(create_temp, "CREATE TEMP TABLE t (x)",
+       "statement writes: INSERT on sqlite_temp_master");
+REFUSE(create_view, "CREATE TEMP VIEW v AS SELECT 1",
+       "statement writes: INSERT on sqlite_temp_master");
+REFUSE(alter, "ALTER TABLE alerts RENAME TO a",
+       "statement changes the schema: ALTER TABLE alerts");
+REFUSE(attach, "ATTACH '/tmp/test_store_attached.db' AS y",
+       "ATTACH is not allowed");
+REFUSE(detach, "DETACH main", "DETACH is not allowed");
+REFUSE(journal_mode, "PRAGMA journal_mode=DELETE",
+       "PRAGMA journal_mode = DELETE is not a schema or setting read");
+REFUSE(journal_mode_read, "PRAGMA journal_mode",
+       "PRAGMA journal_mode is not a schema or setting read");
+REFUSE(user_version, "PRAGMA user_version = 7",
+       "PRAGMA user_version with a value sets it");
+REFUSE(query_only_off, "PRAGMA query_only = 0",
+       "PRAGMA query_only = 0 is not a schema or setting read");
+REFUSE(writable_schema, "PRAGMA writable_schema = ON",
+       "PRAGMA writable_schema = ON is not a schema or setting read");
+REFUSE(wal_checkpoint, "PRAGMA wal_checkpoint(TRUNCATE)",
+       "PRAGMA wal_checkpoint = TRUNCATE is not a schema or setting read");
+REFUSE(two_statements, "SELECT 1; DELETE FROM alerts",
+       "more than one statement");
+REFUSE(two_selects, "SELECT 1; SELECT 2", "more than one statement");
+REFUSE(vacuum, "VACUUM", "statement writes");
+REFUSE(vacuum_into, "VACUUM INTO '/tmp/test_store_vacuum.db'",
+       "statement writes");
+REFUSE(reindex, "REINDEX alerts_updated_us",
+       "statement changes the schema: REINDEX alerts_updated_us");
+REFUSE(reindex_all, "REINDEX",
+       "statement changes the schema: REINDEX sqlite_autoindex_*");
+REFUSE(analyze, "ANALYZE", "statement writes: INSERT on sqlite_master");
+REFUSE(begin, "BEGIN", "transaction control: BEGIN");
+REFUSE(begin_immediate, "BEGIN IMMEDIATE", "transaction control: BEGIN");
+REFUSE(commit, "COMMIT", "transaction control: COMMIT");
+REFUSE(savepoint, "SAVEPOINT s", "transaction control: SAVEPOINT BEGIN s");
+REFUSE(load_extension, "SELECT load_extension('/tmp/evil.so')",
+       "function load_extension() is not allowed");
+REFUSE(load_extension_upper, "SELECT LOAD_EXTENSION('/tmp/evil.so', 'x')",
+       "function load_extension() is not allowed");
+REFUSE(fts3_tokenizer, "SELECT fts3_tokenizer('simple')",
+       "function fts3_tokenizer() is not allowed");
+REFUSE(table_valued, "SELECT * FROM pragma_table_info('alerts')",
+       "table-valued functions such as json_each() or pragma_table_info()"
+       " are not supported");
+REFUSE(create_vtab, "CREATE VIRTUAL TABLE t USING fts5(x)",
+       "statement writes: INSERT on sqlite_master");
+REFUSE(explain_delete, "EXPLAIN DELETE FROM alerts",
+       "statement writes: DELETE on alerts");
+REFUSE(trigger, "CREATE TEMP TRIGGER t AFTER INSERT ON alerts BEGIN"
+		" DELETE FROM alerts; END",
+       "statement changes the schema: CREATE TEMP TRIGGER t");
+
+TEST_F(refuse, write_attempt_changes_nothing)
+{
+	char *before, *after, *files_before, *files_after, err[512];
+	struct json_object *res = (void *)1;
+	char expected[512];
+
+	before = db_snapshot(self->db);
+	ASSERT_NE(NULL, before);
+	files_before = dir_listing(self->dir);
+	ASSERT_NE(NULL, files_before);
+
+	EXPECT_EQ(-EPERM, store_query(self->st, variant->sql, 100, &res, err,
+				      sizeof(err)));
+	EXPECT_EQ(NULL, res);
+	snprintf(expected, sizeof(expected), REFUSED " (%s)", variant->reason);
+	/* Which index REINDEX names first is up to SQLite's hash order. */
+	if (strchr(expected, '*')) {
+		*strchr(expected, '*') = '\0';
+		EXPECT_EQ(0, strncmp(expected, err, strlen(expected)))
+			TH_LOG("'%s' does not start with '%s'", err, expected);
+	} else {
+		EXPECT_STREQ(expected, err);
+	}
+
+	after = db_snapshot(self->db);
+	ASSERT_NE(NULL, after);
+	EXPECT_STREQ(before, after);
+	files_after = dir_listing(self->dir);
+	EXPECT_STREQ(files_before, files_after);
+	EXPECT_EQ(-1, access("/tmp/test_store_attached.db", F_OK));
+	EXPECT_EQ(-1, access("/tmp/test_store_vacuum.db", F_OK));
+
+	/* The gate is still open to reads afterwards. */
+	EXPECT_QUERY(self->st, "SELECT count(*) AS n FROM alerts", 10,
+		     "{\"columns\":[\"n\"],\"rows\":[[5]],\"truncated\":false}");
+	free(before);
+	free(after);
+	free(files_before);
+	free(files_after);
+}
+
+TEST_HARNESS_MAIN
