@@ -28,7 +28,7 @@ static __always_inline struct sock *file_inet_sock(struct file *f)
 {
 	struct socket *sock;
 	struct sock *sk;
-	__u16 family;
+	__u16 family, proto;
 
 	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
 		return NULL;
@@ -39,6 +39,11 @@ static __always_inline struct sock *file_inet_sock(struct file *f)
 		return NULL;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	/* TCP and UDP for now; raw and
+	 * other protocols are a known gap, see docs/design.md */
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	if (proto != EXFILMON_PROTO_TCP && proto != EXFILMON_PROTO_UDP)
 		return NULL;
 	return sk;
 }

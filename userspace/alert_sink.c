@@ -73,7 +73,7 @@ static void alert_store(struct daemon *d, struct corr_alert *ca)
 		/* keep monitoring; the journal still has it, retry later */
 		if (!d->store_failing)
 			log_err("failed to store alert %lld: %s (will retry)",
-				(long long)ca->a.id, strerror(-ret));
+				(long long)ca->a.id, store_errmsg(d->store));
 		d->store_failing = 1;
 		ca->dirty = 1;
 		return;
