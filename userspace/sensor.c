@@ -52,7 +52,10 @@ int sensor_open(struct sensor **out, const char *kind,
 					 used ? "; " : "", sensors[i]->kind,
 					 why);
 	}
-	if (ret == -ENOENT && !used)
+	if (ret == -ENOENT && !used && !strcmp(kind, "kmod"))
+		snprintf(err, errlen, "kmod: the kernel module sensor is not "
+			 "part of this build");
+	else if (ret == -ENOENT && !used)
 		snprintf(err, errlen,
 			 "unknown sensor '%s' (expected auto, bpf or kmod)",
 			 kind);
