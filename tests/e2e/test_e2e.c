@@ -6,6 +6,7 @@
  * One theft gives exactly one alert; innocent activity gives none.
  */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,7 @@ struct world {
 };
 
 static int world_up(struct __test_metadata *_metadata, struct world *e,
-		     int idx, const char *internal)
+		     int idx, const char *internal, const char *extra)
 {
 	char conf[2048];
 
@@ -61,8 +62,8 @@ static int world_up(struct __test_metadata *_metadata, struct world *e,
 		 "window = 1h\n\n"
 		 "[network]\ninternal = %s\n\n"
 		 "[daemon]\nstate_dir = %s/state\nsocket = %s\n"
-		 "group = exfilmon-test-nonexistent\n",
-		 e->db, internal, e->dir, e->sock);
+		 "group = exfilmon-test-nonexistent\n%s",
+		 e->db, internal, e->dir, e->sock, extra);
 	if (write_file(e->conf, conf) || testhost_create(&e->th, idx))
 		return -1;
 	e->daemon = daemon_start(e->conf, e->sock, e->log);
@@ -82,12 +83,12 @@ static void world_down(struct world *e)
 }
 
 /*
- * A child that reads read_bytes of the database (0: none) and then sends
+ * A child that reads read_bytes (in chunks of chunk bytes) of the database (0: none) and then sends
  * send_bytes (of the database if it read it, else junk) to addr:port.
  * Returns its pid after it exits; -1 if it failed.
  */
-static pid_t actor(const struct world *e, long read_bytes, long send_bytes,
-		   const char *addr)
+static pid_t actor_chunked(const struct world *e, long read_bytes,
+			   long chunk, long send_bytes, const char *addr)
 {
 	pid_t pid = fork();
 	int status;
@@ -106,7 +107,8 @@ static pid_t actor(const struct world *e, long read_bytes, long send_bytes,
 			fd = open(e->db, O_RDONLY);
 			while (got < read_bytes) {
 				ssize_t n = read(fd, buf + got,
-						 read_bytes - got);
+						 read_bytes - got < chunk ?
+						 read_bytes - got : chunk);
 				if (n <= 0)
 					_exit(2);
 				got += n;
@@ -132,6 +134,12 @@ static pid_t actor(const struct world *e, long read_bytes, long send_bytes,
 	if (pid < 0 || waitpid(pid, &status, 0) != pid || status)
 		return -1;
 	return pid;
+}
+
+static pid_t actor(const struct world *e, long read_bytes, long send_bytes,
+		   const char *addr)
+{
+	return actor_chunked(e, read_bytes, 1 << 20, send_bytes, addr);
 }
 
 /* exfilctl alerts --json, as an array (NULL on failure). */
@@ -210,7 +218,8 @@ FIXTURE(e2e) {
 
 FIXTURE_SETUP(e2e)
 {
-	ASSERT_EQ(0, world_up(_metadata, &self->e, 5, "10.0.0.0/8, fd00::/8"));
+	ASSERT_EQ(0, world_up(_metadata, &self->e, 5, "10.0.0.0/8, fd00::/8",
+				""));
 }
 
 FIXTURE_TEARDOWN(e2e)
@@ -346,7 +355,7 @@ FIXTURE_SETUP(internal)
 {
 	/* the test host's network is declared internal */
 	ASSERT_EQ(0, world_up(_metadata, &self->e, 6,
-			       "10.0.0.0/8, 198.18.6.0/24"));
+			       "10.0.0.0/8, 198.18.6.0/24", ""));
 }
 
 FIXTURE_TEARDOWN(internal)
@@ -364,6 +373,57 @@ TEST_F(internal, sending_the_database_internally_gives_no_alert)
 			   self->e.th.remote4));
 	EXPECT_EQ(self->e.size, sink_wait(&sink));
 	EXPECT_EQ(0, settled_alert_count(&self->e));
+}
+
+FIXTURE(tiny_ring) {
+	struct world e;
+};
+
+FIXTURE_SETUP(tiny_ring)
+{
+	/* a 64 KiB ring holds ~350 read records: 64-byte reads of 3 MiB
+	 * make ~49,000, so most records are dropped */
+	ASSERT_EQ(0, world_up(_metadata, &self->e, 7, "10.0.0.0/8",
+			      "[sensor]\nring_kib = 64\n"));
+}
+
+FIXTURE_TEARDOWN(tiny_ring)
+{
+	world_down(&self->e);
+}
+
+TEST_F(tiny_ring, dropped_records_lose_no_bytes)
+{
+	static const char *const status_args[] = { "status", NULL };
+	struct world *e = &self->e;
+	struct json_object *arr, *a, *st;
+	struct sink sink;
+
+	ASSERT_EQ(0, sink_start(&e->th, AF_INET, SOCK_STREAM, THEFT_PORT,
+				&sink));
+	/* the daemon is stopped meanwhile, so the ring surely overflows */
+	ASSERT_EQ(0, kill(e->daemon, SIGSTOP));
+	ASSERT_LT(0, actor_chunked(e, e->size, 64, e->size, e->th.remote4));
+	ASSERT_EQ(e->size, sink_wait(&sink));
+	ASSERT_EQ(0, kill(e->daemon, SIGCONT));
+
+	arr = wait_alert(e, e->size);
+	ASSERT_NE(NULL, arr);
+	ASSERT_EQ(1, json_object_array_length(arr));
+	a = json_object_array_get_idx(arr, 0);
+	EXPECT_EQ(e->size, num(a, "bytes_read"));
+	EXPECT_EQ(e->size, num(a, "bytes_sent"));
+	EXPECT_EQ(e->size, num(idx(a, "files", 0), "bytes_read"));
+	json_object_put(arr);
+
+	st = ctl_json(e->sock, status_args);
+	ASSERT_NE(NULL, st);
+	TH_LOG("events %lld, dropped %lld", (long long)num(st, "events"),
+	       (long long)num(st, "dropped"));
+	EXPECT_LT(0, num(st, "dropped"));
+	EXPECT_EQ(0, num(st, "lost_read_bytes"));
+	EXPECT_EQ(0, num(st, "lost_send_bytes"));
+	json_object_put(st);
 }
 
 TEST_HARNESS_MAIN
