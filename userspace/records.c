@@ -154,7 +154,6 @@ void daemon_tick(struct daemon *d)
 {
 	uint64_t stats[EXFILMON_STAT_NR] = { 0 };
 	uint64_t now = now_boot_ns();
-	size_t i;
 
 	/* drain what is queued first, so the tables are not ahead */
 	d->sensor->ops->poll(d->sensor);
@@ -172,8 +171,8 @@ void daemon_tick(struct daemon *d)
 	if (d->nr_exited) {
 		/* the final totals of exited processes, then their entries */
 		sync_tables(d, d->exited, d->nr_exited);
-		for (i = 0; i < d->nr_exited; i++)
-			d->sensor->ops->proc_forget(d->sensor, &d->exited[i]);
+		d->sensor->ops->proc_forget(d->sensor, d->exited,
+					    d->nr_exited);
 		free(d->exited);
 		d->exited = NULL;
 		d->nr_exited = 0;

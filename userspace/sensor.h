@@ -40,7 +40,9 @@ struct sensor_ops {
 	int (*stats)(struct sensor *s, uint64_t stats[EXFILMON_STAT_NR]);
 	int (*proc_get)(struct sensor *s, const struct exfilmon_pkey *key,
 			struct exfilmon_proc *out);
-	int (*proc_forget)(struct sensor *s, const struct exfilmon_pkey *key);
+	/* Delete processes and all their counters (one walk for all). */
+	int (*proc_forget)(struct sensor *s, const struct exfilmon_pkey *keys,
+			   size_t nr);
 	int (*for_each_proc)(struct sensor *s,
 			     int (*fn)(void *ctx, const struct exfilmon_pkey *k,
 				       const struct exfilmon_proc *p),

@@ -235,35 +235,71 @@ static int map_walk(int fd, size_t ksize, size_t vsize,
 }
 
 struct forget_ctx {
-	const struct exfilmon_pkey *proc;
-	int fd;
+	const struct exfilmon_pkey *procs;
+	size_t nr_procs;
+	char *doomed;		/* keys to delete, ksize each */
+	size_t nr, cap, ksize;
 };
 
 static int forget_one(void *ctx, const void *k, const void *v)
 {
 	struct forget_ctx *f = ctx;
+	size_t i;
 
 	/* read and send keys both start with the process key */
-	if (!memcmp(k, f->proc, sizeof(*f->proc)))
-		bpf_map_delete_elem(f->fd, k);
+	for (i = 0; i < f->nr_procs; i++) {
+		if (memcmp(k, &f->procs[i], sizeof(f->procs[i])))
+			continue;
+		if (f->nr == f->cap) {
+			size_t cap = f->cap ? f->cap * 2 : 64;
+			char *n = realloc(f->doomed, cap * f->ksize);
+
+			if (!n)
+				return -ENOMEM;
+			f->doomed = n;
+			f->cap = cap;
+		}
+		memcpy(f->doomed + f->nr++ * f->ksize, k, f->ksize);
+		break;
+	}
 	return 0;
 }
 
+/*
+ * Collect first, delete after: deleting the key get_next_key() stands on
+ * restarts the walk from the first key of a hash map.
+ */
+static int forget_in(int fd, size_t ksize, size_t vsize,
+		     const struct exfilmon_pkey *procs, size_t nr)
+{
+	struct forget_ctx f = { .procs = procs, .nr_procs = nr,
+				.ksize = ksize };
+	size_t i;
+	int ret;
+
+	ret = map_walk(fd, ksize, vsize, forget_one, &f);
+	for (i = 0; i < f.nr; i++)
+		bpf_map_delete_elem(fd, f.doomed + i * ksize);
+	free(f.doomed);
+	return ret;
+}
+
 static int bpf_proc_forget(struct sensor *base,
-			   const struct exfilmon_pkey *key)
+			   const struct exfilmon_pkey *keys, size_t nr)
 {
 	struct exfilmon_bpf *skel = to_bpf(base)->skel;
-	struct forget_ctx f = { .proc = key };
+	int ret, ret2;
+	size_t i;
 
-	f.fd = bpf_map__fd(skel->maps.reads);
-	map_walk(f.fd, sizeof(struct exfilmon_read_key),
-		 sizeof(struct exfilmon_count), forget_one, &f);
-	f.fd = bpf_map__fd(skel->maps.sends);
-	map_walk(f.fd, sizeof(struct exfilmon_send_key),
-		 sizeof(struct exfilmon_count), forget_one, &f);
-	if (bpf_map_delete_elem(bpf_map__fd(skel->maps.procs), key))
-		return -errno;
-	return 0;
+	ret = forget_in(bpf_map__fd(skel->maps.reads),
+			sizeof(struct exfilmon_read_key),
+			sizeof(struct exfilmon_count), keys, nr);
+	ret2 = forget_in(bpf_map__fd(skel->maps.sends),
+			 sizeof(struct exfilmon_send_key),
+			 sizeof(struct exfilmon_count), keys, nr);
+	for (i = 0; i < nr; i++)
+		bpf_map_delete_elem(bpf_map__fd(skel->maps.procs), &keys[i]);
+	return ret ?: ret2;
 }
 
 static int bpf_for_each_proc(struct sensor *base,
