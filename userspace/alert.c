@@ -279,9 +279,8 @@ static struct json_object *json_time(int64_t time_us)
 	return json_object_new_string(buf);
 }
 
-/* Adds val (consumed even on failure) under key; -ENOMEM if val is NULL. */
-static int add(struct json_object *obj, const char *key,
-	       struct json_object *val)
+int json_add(struct json_object *obj, const char *key,
+	     struct json_object *val)
 {
 	if (!val)
 		return -ENOMEM;
@@ -310,8 +309,8 @@ static struct json_object *file_to_json(const void *elem)
 	const struct alert_file *f = elem;
 	struct json_object *o = json_object_new_object();
 
-	if (!o || add(o, "path", FIELD(f->path)) ||
-	    add(o, "bytes_read", json_object_new_uint64(f->bytes_read))) {
+	if (!o || json_add(o, "path", FIELD(f->path)) ||
+	    json_add(o, "bytes_read", json_object_new_uint64(f->bytes_read))) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -323,11 +322,11 @@ static struct json_object *dest_to_json(const void *elem)
 	const struct alert_dest *d = elem;
 	struct json_object *o = json_object_new_object();
 
-	if (!o || add(o, "addr", FIELD(d->addr)) ||
-	    add(o, "port", json_object_new_int(d->port)) ||
-	    add(o, "proto",
+	if (!o || json_add(o, "addr", FIELD(d->addr)) ||
+	    json_add(o, "port", json_object_new_int(d->port)) ||
+	    json_add(o, "proto",
 		json_object_new_string(alert_proto_name(d->proto))) ||
-	    add(o, "bytes_sent", json_object_new_uint64(d->bytes_sent))) {
+	    json_add(o, "bytes_sent", json_object_new_uint64(d->bytes_sent))) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -339,10 +338,10 @@ static struct json_object *proc_to_json(const void *elem)
 	const struct alert_proc *p = elem;
 	struct json_object *o = json_object_new_object();
 
-	if (!o || add(o, "pid", json_object_new_int64(p->pid)) ||
-	    add(o, "ppid", json_object_new_int64(p->ppid)) ||
-	    add(o, "uid", json_object_new_int64(p->uid)) ||
-	    add(o, "comm", FIELD(p->comm)) || add(o, "exe", FIELD(p->exe))) {
+	if (!o || json_add(o, "pid", json_object_new_int64(p->pid)) ||
+	    json_add(o, "ppid", json_object_new_int64(p->ppid)) ||
+	    json_add(o, "uid", json_object_new_int64(p->uid)) ||
+	    json_add(o, "comm", FIELD(p->comm)) || json_add(o, "exe", FIELD(p->exe))) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -374,29 +373,29 @@ struct json_object *alert_to_json(const struct alert *a)
 	struct json_object *o = json_object_new_object();
 
 	/* The key order is the one documented in docs/alerts.md. */
-	if (!o || add(o, "id", json_object_new_int64(a->id)) ||
-	    add(o, "time", json_time(a->time_us)) ||
-	    add(o, "updated", json_time(a->updated_us)) ||
-	    add(o, "severity",
+	if (!o || json_add(o, "id", json_object_new_int64(a->id)) ||
+	    json_add(o, "time", json_time(a->time_us)) ||
+	    json_add(o, "updated", json_time(a->updated_us)) ||
+	    json_add(o, "severity",
 		json_object_new_string(alert_severity_name(a->severity))) ||
-	    add(o, "pid", json_object_new_int64(a->pid)) ||
-	    add(o, "ppid", json_object_new_int64(a->ppid)) ||
-	    add(o, "uid", json_object_new_int64(a->uid)) ||
-	    add(o, "user", FIELD(a->user)) || add(o, "comm", FIELD(a->comm)) ||
-	    add(o, "exe", FIELD(a->exe)) ||
-	    add(o, "cmdline", FIELD(a->cmdline)) ||
-	    add(o, "host", FIELD(a->host)) ||
-	    add(o, "files", ARRAY(a->files, a->nr_files, file_to_json)) ||
-	    add(o, "bytes_read", json_object_new_uint64(a->bytes_read)) ||
-	    add(o, "destinations",
+	    json_add(o, "pid", json_object_new_int64(a->pid)) ||
+	    json_add(o, "ppid", json_object_new_int64(a->ppid)) ||
+	    json_add(o, "uid", json_object_new_int64(a->uid)) ||
+	    json_add(o, "user", FIELD(a->user)) || json_add(o, "comm", FIELD(a->comm)) ||
+	    json_add(o, "exe", FIELD(a->exe)) ||
+	    json_add(o, "cmdline", FIELD(a->cmdline)) ||
+	    json_add(o, "host", FIELD(a->host)) ||
+	    json_add(o, "files", ARRAY(a->files, a->nr_files, file_to_json)) ||
+	    json_add(o, "bytes_read", json_object_new_uint64(a->bytes_read)) ||
+	    json_add(o, "destinations",
 		ARRAY(a->dests, a->nr_dests, dest_to_json)) ||
-	    add(o, "bytes_sent", json_object_new_uint64(a->bytes_sent)) ||
-	    add(o, "sensor", FIELD(a->sensor)) ||
-	    add(o, "reason", FIELD(a->reason)) ||
-	    add(o, "ancestry",
+	    json_add(o, "bytes_sent", json_object_new_uint64(a->bytes_sent)) ||
+	    json_add(o, "sensor", FIELD(a->sensor)) ||
+	    json_add(o, "reason", FIELD(a->reason)) ||
+	    json_add(o, "ancestry",
 		ARRAY(a->ancestry, a->nr_ancestry, proc_to_json)) ||
-	    add(o, "first_ns", json_object_new_uint64(a->first_ns)) ||
-	    add(o, "last_ns", json_object_new_uint64(a->last_ns))) {
+	    json_add(o, "first_ns", json_object_new_uint64(a->first_ns)) ||
+	    json_add(o, "last_ns", json_object_new_uint64(a->last_ns))) {
 		json_object_put(o);
 		return NULL;
 	}

@@ -78,6 +78,13 @@ struct alert {
 	size_t nr_ancestry;
 };
 
+/*
+ * Add val under key, consuming val even on failure; -ENOMEM when val is
+ * NULL (a failed json_object_new_*()) or the add fails.
+ */
+int json_add(struct json_object *obj, const char *key,
+	     struct json_object *val);
+
 const char *alert_severity_name(int severity);
 /* Returns SEV_* or -EINVAL. */
 int alert_severity_parse(const char *name);

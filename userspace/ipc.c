@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "ipc.h"
 
 #define IPC_BACKLOG	16
@@ -459,18 +460,6 @@ out_close:
 	return ret;
 }
 
-static int add_member(struct json_object *obj, const char *key,
-		      struct json_object *val)
-{
-	if (!val)
-		return -ENOMEM;
-	if (json_object_object_add(obj, key, val)) {
-		json_object_put(val);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 struct json_object *ipc_error(const char *fmt, ...)
 {
 	struct json_object *obj = NULL;
@@ -487,8 +476,8 @@ struct json_object *ipc_error(const char *fmt, ...)
 	obj = json_object_new_object();
 	if (!obj)
 		goto cleanup;
-	if (add_member(obj, "ok", json_object_new_boolean(0)) ||
-	    add_member(obj, "error", json_object_new_string(msg))) {
+	if (json_add(obj, "ok", json_object_new_boolean(0)) ||
+	    json_add(obj, "error", json_object_new_string(msg))) {
 		json_object_put(obj);
 		obj = NULL;
 	}

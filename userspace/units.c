@@ -17,6 +17,22 @@
 #define UNIT_LEN 8
 
 /*
+ * Skip leading white space in *s; return the end of the value without its
+ * trailing white space.
+ */
+static const char *trim(const char **s)
+{
+	const char *end;
+
+	while (isspace((unsigned char)**s))
+		(*s)++;
+	end = *s + strlen(*s);
+	while (end > *s && isspace((unsigned char)end[-1]))
+		end--;
+	return end;
+}
+
+/*
  * Split "  <digits> [unit]  " into its number and unit. Signs, fractions,
  * hex and embedded junk are refused here so that each parser only has to
  * look up its unit.
@@ -28,11 +44,7 @@ static int split_number(const char *s, uint64_t *num, char *unit,
 	uint64_t v = 0;
 	size_t n;
 
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		end--;
+	end = trim(&s);
 
 	if (s == end) {
 		*why = "empty value";
@@ -199,11 +211,7 @@ int parse_cidr(const char *s, struct cidr *out, const char **why)
 	unsigned int prefix, bits;
 	size_t n;
 
-	while (isspace((unsigned char)*s))
-		s++;
-	end = s + strlen(s);
-	while (end > s && isspace((unsigned char)end[-1]))
-		end--;
+	end = trim(&s);
 	if (s == end) {
 		*why = "empty network";
 		return -EINVAL;
