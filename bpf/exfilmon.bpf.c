@@ -25,10 +25,12 @@ EXFILMON_ABI_ASSERTS;
 #include "net.h"
 
 #define MAP_ANONYMOUS	0x20
-#define PROT_READ	0x1
 #define UIO_MAXIOV	1024
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* the process whose fds iter_fd_keys reports (set by the loader) */
+__u32 iter_tgid;
 
 /* Userspace checks this against its own EXFILMON_ABI_MAJOR. */
 const volatile __u32 abi_version = EXFILMON_ABI_MAJOR << 16 | EXFILMON_ABI_MINOR;
@@ -36,7 +38,9 @@ const volatile __u32 abi_version = EXFILMON_ABI_MAJOR << 16 | EXFILMON_ABI_MINOR
 /*
  * The watch entry covering f: f's own inode, or, for a regular file, the
  * directory holding it (so files created in a watched directory later are
- * covered without the daemon having to see them appear).
+ * covered without the daemon having to see them appear). A file first
+ * matched through its directory is then watched by its own inode too, so a
+ * hard link or a rename out of the directory does not shed the watch.
  */
 static __always_inline struct exfilmon_watch *
 file_watch(struct file *f, struct exfilmon_file_key *key)
@@ -54,12 +58,21 @@ file_watch(struct file *f, struct exfilmon_file_key *key)
 		return w;
 	inode_key(BPF_CORE_READ(f, f_path.dentry, d_parent, d_inode), &dir);
 	w = bpf_map_lookup_elem(&watched, &dir);
-	if (w && (w->flags & EXFILMON_WATCH_DIR))
-		return w;
-	return NULL;
+	if (!w || !(w->flags & EXFILMON_WATCH_DIR))
+		return NULL;
+	{
+		struct exfilmon_watch fw = {
+			.flags = EXFILMON_WATCH_FILE | EXFILMON_WATCH_VIA_DIR,
+			.watch_id = w->watch_id,
+		};
+
+		/* a full table only costs the hard-link protection */
+		bpf_map_update_elem(&watched, key, &fw, BPF_NOEXIST);
+	}
+	return w;
 }
 
-static __always_inline void on_read(__u32 op, long fd, long ret)
+static __always_inline void on_read(__u32 op, __u32 fd, long ret)
 {
 	struct exfilmon_file_key key;
 	struct exfilmon_watch *w;
@@ -76,7 +89,7 @@ static __always_inline void on_read(__u32 op, long fd, long ret)
 }
 
 /* A send of ret bytes on fd; uaddr is the caller's sockaddr, if any. */
-static __always_inline void on_send(__u32 op, long fd, long ret,
+static __always_inline void on_send(__u32 op, __u32 fd, long ret,
 				    const void *uaddr, __u32 ulen)
 {
 	struct exfilmon_pkey pkey;
@@ -126,13 +139,19 @@ int tp_exit_write(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_writev")
-int tp_exit_writev(struct trace_event_raw_sys_exit *ctx)
-{
-	on_send(EXFILMON_OP_WRITEV, SYSCALL_ARG1(syscall_regs()), ctx->ret,
-		NULL, 0);
-	return 0;
+#define WRITEV_TP(name)							\
+SEC("tracepoint/syscalls/sys_exit_" #name)				\
+int tp_exit_##name(struct trace_event_raw_sys_exit *ctx)		\
+{									\
+	on_send(EXFILMON_OP_WRITEV, SYSCALL_ARG1(syscall_regs()),	\
+		ctx->ret, NULL, 0);					\
+	return 0;							\
 }
+
+/* pwritev*() with offset -1 write to a socket like writev() */
+WRITEV_TP(writev)
+WRITEV_TP(pwritev)
+WRITEV_TP(pwritev2)
 
 /* sendto(fd, buf, len, flags, addr, addrlen) */
 SEC("tracepoint/syscalls/sys_exit_sendto")
@@ -162,7 +181,7 @@ int tp_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 
 struct mmsg_ctx {
 	struct mmsghdr *vec;
-	long fd;
+	__u32 fd;
 };
 
 static long mmsg_one(__u32 i, struct mmsg_ctx *c)
@@ -228,8 +247,9 @@ int tp_exit_splice(struct trace_event_raw_sys_exit *ctx)
 
 /*
  * mmap(addr, len, prot, flags, fd, off): once mapped, the pages can be read
- * with no further syscall, so the readable mapped length of the file (up to
- * its end) counts as read.
+ * with no further syscall, so the mapped length of the file (up to its end)
+ * counts as read, whatever the protection: PROT_NONE or write-only maps can
+ * be made readable later with mprotect() without another mmap().
  */
 SEC("tracepoint/syscalls/sys_exit_mmap")
 int tp_exit_mmap(struct trace_event_raw_sys_exit *ctx)
@@ -242,10 +262,9 @@ int tp_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 
 	if (ctx->ret < 0)
 		return 0;
-	if ((SYSCALL_ARG4(regs) & MAP_ANONYMOUS) ||
-	    !(SYSCALL_ARG3(regs) & PROT_READ))
+	if (SYSCALL_ARG4(regs) & MAP_ANONYMOUS)
 		return 0;
-	f = fd_file((int)SYSCALL_ARG5(regs));
+	f = fd_file(SYSCALL_ARG5(regs));
 	if (!f)
 		return 0;
 	w = file_watch(f, &key);
@@ -393,5 +412,25 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 	}
 	bpf_ringbuf_submit(r, 0);
 	stat_add(EXFILMON_STAT_EVENTS, 1);
+	return 0;
+}
+
+/*
+ * The daemon's open files, as the hooks above will see them: the loader
+ * opens a path to watch and reads its key here, so the key is the kernel's
+ * own (f_inode's s_dev and i_ino), whatever stat() would have said.
+ */
+SEC("iter/task_file")
+int iter_fd_keys(struct bpf_iter__task_file *ctx)
+{
+	struct exfilmon_fd_key r = {};
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+
+	if (!task || !file || BPF_CORE_READ(task, tgid) != iter_tgid)
+		return 0;
+	r.fd = ctx->fd;
+	inode_key(BPF_CORE_READ(file, f_inode), &r.key);
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }

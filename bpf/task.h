@@ -52,15 +52,21 @@ static __always_inline struct pt_regs *syscall_regs(void)
 #error "exfilmon: sixth syscall argument register unknown for this arch"
 #endif
 
-/* fd -> struct file of the current task, or NULL. */
-static __always_inline struct file *fd_file(long fd)
+/*
+ * fd -> struct file of the current task, or NULL. The kernel takes fds as
+ * 32-bit ints (fdget(unsigned int)): the upper half of the register is
+ * ignored by it, so it must be ignored here, or a caller could set it to
+ * hide a read or send from us.
+ */
+static __always_inline struct file *fd_file(__u32 fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
 	struct file **fds;
 	struct file *f = NULL;
 
-	if (fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
+	/* a negative int is a huge u32: refused like the kernel does */
+	if (fd >= BPF_CORE_READ(fdt, max_fds))
 		return NULL;
 	fds = BPF_CORE_READ(fdt, fd);
 	bpf_core_read(&f, sizeof(f), &fds[fd]);

@@ -47,11 +47,24 @@ struct exfilmon_file_key {
 
 #define EXFILMON_WATCH_FILE	0x1	/* this inode is watched data */
 #define EXFILMON_WATCH_DIR	0x2	/* files directly in this dir are */
+#define EXFILMON_WATCH_VIA_DIR	0x4	/* added by the sensor: a file read
+					 * through a watched directory */
 
 /* Value of the watch table. */
 struct exfilmon_watch {
 	__u32 flags;
 	__u32 watch_id;	/* the daemon's id for the configured path */
+};
+
+/*
+ * How the sensor names the inode behind one of the daemon's fds. Watch keys
+ * come from the kernel, never from stat(): on btrfs subvolumes and overlayfs
+ * st_dev is not the superblock's s_dev that the hooks see.
+ */
+struct exfilmon_fd_key {
+	__u32 fd;
+	__u32 pad;
+	struct exfilmon_file_key key;
 };
 
 #define EXFILMON_AF_INET	2
@@ -197,6 +210,7 @@ struct exfilmon_rec_io {
 	EXFILMON_ABI_ASSERT(exfilmon_pkey, 16); \
 	EXFILMON_ABI_ASSERT(exfilmon_file_key, 16); \
 	EXFILMON_ABI_ASSERT(exfilmon_watch, 8); \
+	EXFILMON_ABI_ASSERT(exfilmon_fd_key, 24); \
 	EXFILMON_ABI_ASSERT(exfilmon_dest, 24); \
 	EXFILMON_ABI_ASSERT(exfilmon_proc, 64); \
 	EXFILMON_ABI_ASSERT(exfilmon_count, 32); \

@@ -33,15 +33,28 @@ struct tree_host {
 };
 
 struct seen_read {
-	struct exfilmon_pkey proc;
 	struct exfilmon_file_key file;
 	uint64_t total;
 };
 
 struct seen_send {
-	struct exfilmon_pkey proc;
 	struct exfilmon_dest dest;
 	uint64_t total;
+};
+
+/*
+ * The last cumulative totals seen for one process. They outlive the
+ * process's tree: a tree quiet for a window is forgotten, but the kernel's
+ * totals go on from where they were, and only the bytes added since may
+ * count in a new window. Dropped when the daemon forgets the process.
+ */
+struct cproc {
+	struct hashtab_node node;
+	struct exfilmon_pkey key;
+	struct seen_read *reads;
+	size_t nr_reads;
+	struct seen_send *sends;
+	size_t nr_sends;
 };
 
 /* Everything tainted by one origin's reads. */
@@ -56,16 +69,13 @@ struct tree {
 	size_t nr_files;
 	struct tree_host *hosts;
 	size_t nr_hosts;
-	struct seen_read *seen_reads;
-	size_t nr_seen_reads;
-	struct seen_send *seen_sends;
-	size_t nr_seen_sends;
 };
 
 struct correlator {
 	struct corr_params p;
 	const struct config *cfg;
 	struct hashtab trees;
+	struct hashtab procs;		/* of struct cproc */
 	corr_emit_fn emit;
 	void *ctx;
 };
@@ -126,11 +136,18 @@ struct correlator *corr_new(const struct corr_params *p,
 	c->emit = emit;
 	c->ctx = ctx;
 	if (hashtab_init(&c->trees, sizeof(struct exfilmon_pkey),
-			 offsetof(struct tree, origin))) {
-		free(c);
-		return NULL;
-	}
+			 offsetof(struct tree, origin)))
+		goto err_free;
+	if (hashtab_init(&c->procs, sizeof(struct exfilmon_pkey),
+			 offsetof(struct cproc, key)))
+		goto err_trees;
 	return c;
+
+err_trees:
+	hashtab_destroy(&c->trees);
+err_free:
+	free(c);
+	return NULL;
 }
 
 static void alert_destroy(struct corr_alert *ca)
@@ -153,9 +170,44 @@ static void tree_free(struct tree *t)
 	}
 	free(t->hosts);
 	free(t->files);
-	free(t->seen_reads);
-	free(t->seen_sends);
 	free(t);
+}
+
+static void cproc_free(struct cproc *p)
+{
+	free(p->reads);
+	free(p->sends);
+	free(p);
+}
+
+static struct cproc *cproc_get(struct correlator *c,
+			       const struct exfilmon_pkey *key)
+{
+	struct cproc *p = (struct cproc *)hashtab_find(&c->procs, key);
+
+	if (p)
+		return p;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->key = *key;
+	hashtab_insert(&c->procs, &p->node);
+	return p;
+}
+
+void corr_forget(struct correlator *c, const struct exfilmon_pkey *proc)
+{
+	struct cproc *p = (struct cproc *)hashtab_find(&c->procs, proc);
+
+	if (!p)
+		return;
+	hashtab_remove(&c->procs, &p->node);
+	cproc_free(p);
+}
+
+size_t corr_procs(const struct correlator *c)
+{
+	return c->procs.count;
 }
 
 void corr_free(struct correlator *c)
@@ -169,7 +221,12 @@ void corr_free(struct correlator *c)
 		next = hashtab_next(&c->trees, n, &i);
 		tree_free((struct tree *)n);
 	}
+	for (n = hashtab_first(&c->procs, &i); n; n = next) {
+		next = hashtab_next(&c->procs, n, &i);
+		cproc_free((struct cproc *)n);
+	}
 	hashtab_destroy(&c->trees);
+	hashtab_destroy(&c->procs);
 	free(c);
 }
 
@@ -348,30 +405,32 @@ void corr_read(struct correlator *c, const struct exfilmon_pkey *proc,
 	       const struct exfilmon_file_key *file, uint32_t watch_id,
 	       uint64_t total, uint64_t delta, uint64_t ts_ns)
 {
-	struct tree *t = tree_get(c, origin, ts_ns);
+	struct cproc *p = cproc_get(c, proc);
 	struct seen_read *s = NULL;
 	struct tree_file *f;
+	struct tree *t;
 	uint64_t d;
 	size_t i;
 
-	if (!t)
+	if (!p)
 		return;
-	for (i = 0; i < t->nr_seen_reads; i++) {
-		if (!memcmp(&t->seen_reads[i].proc, proc, sizeof(*proc)) &&
-		    !memcmp(&t->seen_reads[i].file, file, sizeof(*file))) {
-			s = &t->seen_reads[i];
+	for (i = 0; i < p->nr_reads; i++) {
+		if (!memcmp(&p->reads[i].file, file, sizeof(*file))) {
+			s = &p->reads[i];
 			break;
 		}
 	}
 	if (!s) {
-		s = push(&t->seen_reads, &t->nr_seen_reads, sizeof(*s));
+		s = push(&p->reads, &p->nr_reads, sizeof(*s));
 		if (!s)
 			return;
-		s->proc = *proc;
 		s->file = *file;
 	}
 	d = advance(&s->total, total, delta);
 	if (!d)
+		return;
+	t = tree_get(c, origin, ts_ns);
+	if (!t)
 		return;
 	wsum_add(&t->reads, bucket_width(c), ts_ns, d);
 	t->read_total += d;
@@ -411,31 +470,33 @@ void corr_send(struct correlator *c, const struct exfilmon_pkey *proc,
 	struct seen_send *s = NULL;
 	struct tree_host *h;
 	struct tree_port *p = NULL;
+	struct cproc *cp;
 	struct tree *t;
 	uint64_t d;
 	size_t i;
 
 	if (config_is_internal(c->cfg, dest->family, dest->addr))
 		return;
-	t = tree_get(c, origin, ts_ns);
-	if (!t)
+	cp = cproc_get(c, proc);
+	if (!cp)
 		return;
-	for (i = 0; i < t->nr_seen_sends; i++) {
-		if (!memcmp(&t->seen_sends[i].proc, proc, sizeof(*proc)) &&
-		    !memcmp(&t->seen_sends[i].dest, dest, sizeof(*dest))) {
-			s = &t->seen_sends[i];
+	for (i = 0; i < cp->nr_sends; i++) {
+		if (!memcmp(&cp->sends[i].dest, dest, sizeof(*dest))) {
+			s = &cp->sends[i];
 			break;
 		}
 	}
 	if (!s) {
-		s = push(&t->seen_sends, &t->nr_seen_sends, sizeof(*s));
+		s = push(&cp->sends, &cp->nr_sends, sizeof(*s));
 		if (!s)
 			return;
-		s->proc = *proc;
 		s->dest = *dest;
 	}
 	d = advance(&s->total, total, delta);
 	if (!d)
+		return;
+	t = tree_get(c, origin, ts_ns);
+	if (!t)
 		return;
 	h = tree_host(t, dest);
 	if (!h)
@@ -481,7 +542,9 @@ void corr_tick(struct correlator *c, uint64_t now_ns)
 				ca->dirty = 0;
 				c->emit(c->ctx, ca, CORR_UPDATE);
 			}
-			if (!ca->settled &&
+			/* records drained after `now` was read can be
+			 * newer than it */
+			if (!ca->settled && now_ns >= ca->changed_ns &&
 			    now_ns - ca->changed_ns >= c->p.settle_ns) {
 				ca->settled = 1;
 				c->emit(c->ctx, ca, CORR_SETTLED);

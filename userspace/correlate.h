@@ -78,6 +78,11 @@ void corr_send(struct correlator *c, const struct exfilmon_pkey *proc,
 	       const struct exfilmon_dest *dest, uint64_t total,
 	       uint64_t delta, uint64_t ts_ns);
 
+/* The process is gone and its last totals were fed: drop its state. */
+void corr_forget(struct correlator *c, const struct exfilmon_pkey *proc);
+/* Processes whose totals are remembered. */
+size_t corr_procs(const struct correlator *c);
+
 /* Emit pending updates and settlements, and forget quiet trees. */
 void corr_tick(struct correlator *c, uint64_t now_ns);
 

@@ -28,7 +28,7 @@ struct daemon {
 
 	uint64_t started_ns;		/* CLOCK_BOOTTIME */
 	uint64_t records;		/* records handled */
-	uint64_t seen_dropped;		/* sensor drops already reconciled */
+	uint64_t seen_stats[EXFILMON_STAT_NR];	/* sensor counters acted on */
 	struct exfilmon_pkey *exited;	/* tracked processes to collect */
 	size_t nr_exited;
 	int store_failing;		/* last store write failed */

@@ -76,9 +76,12 @@ static struct json_object *handle_alerts(struct daemon *d,
 	if (json_object_object_get_ex(req, "since_s", &v)) {
 		int64_t s = json_object_get_int64(v);
 
+		if (!json_object_is_type(v, json_type_int))
+			return ipc_error("since_s must be a number of seconds");
 		if (s < 0)
 			return ipc_error("since_s must not be negative");
-		since_us = now_real_us() - s * 1000000ll;
+		since_us = s > now_real_us() / 1000000ll ? 0 :
+			now_real_us() - s * 1000000ll;
 	}
 	ret = store_list_alerts(d->store, since_us, &list, &nr);
 	if (ret)
@@ -100,7 +103,7 @@ static struct json_object *handle_show(struct daemon *d,
 	int64_t id;
 	int ret;
 
-	if (!json_object_object_get_ex(req, "id", &v) ||
+	if (!json_object_object_get_ex(req, "id", &v) || !v ||
 	    !json_object_is_type(v, json_type_int))
 		return ipc_error("show needs a numeric alert id");
 	id = json_object_get_int64(v);
@@ -148,7 +151,8 @@ static struct json_object *handle_watch(struct daemon *d,
 	char err[512];
 	int ret;
 
-	if (!json_object_object_get_ex(req, "op", &v))
+	if (!json_object_object_get_ex(req, "op", &v) ||
+	    !json_object_is_type(v, json_type_string))
 		return ipc_error("watch needs an op: add, rm or list");
 	op = json_object_get_string(v);
 	if (!strcmp(op, "list")) {

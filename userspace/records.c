@@ -86,34 +86,38 @@ int daemon_on_record(void *ctx, const struct exfilmon_rec_hdr *h, size_t len)
 
 struct sync_ctx {
 	struct daemon *d;
-	const struct exfilmon_pkey *only;	/* NULL: every process */
+	const struct exfilmon_pkey *only;	/* sorted; NULL: every process */
 	size_t nr_only;
 };
 
-static int wanted(struct sync_ctx *s, const struct exfilmon_pkey *k)
+static int pkey_cmp(const void *a, const void *b)
 {
-	size_t i;
-
-	if (!s->only)
-		return 1;
-	for (i = 0; i < s->nr_only; i++)
-		if (!memcmp(&s->only[i], k, sizeof(*k)))
-			return 1;
-	return 0;
+	return memcmp(a, b, sizeof(struct exfilmon_pkey));
 }
 
+static int wanted(struct sync_ctx *s, const struct exfilmon_pkey *k)
+{
+	return !s->only ||
+	       bsearch(k, s->only, s->nr_only, sizeof(*k), pkey_cmp);
+}
+
+/*
+ * Feed one table entry's total to the correlator. When collecting exited
+ * processes (s->only), their entries are deleted after the walk (return 1):
+ * one walk both reads the final totals and frees the table.
+ */
 static int sync_read(void *ctx, const struct exfilmon_read_key *k,
 		     const struct exfilmon_count *c)
 {
 	struct sync_ctx *s = ctx;
 	struct exfilmon_proc p;
 
-	if (!wanted(s, &k->proc) ||
-	    s->d->sensor->ops->proc_get(s->d->sensor, &k->proc, &p))
+	if (!wanted(s, &k->proc))
 		return 0;
-	corr_read(s->d->corr, &k->proc, &p.origin, &k->file, 0, c->bytes, 0,
-		  c->last_ns);
-	return 0;
+	if (!s->d->sensor->ops->proc_get(s->d->sensor, &k->proc, &p))
+		corr_read(s->d->corr, &k->proc, &p.origin, &k->file, 0,
+			  c->bytes, 0, c->last_ns);
+	return s->only ? 1 : 0;
 }
 
 static int sync_send(void *ctx, const struct exfilmon_send_key *k,
@@ -122,12 +126,12 @@ static int sync_send(void *ctx, const struct exfilmon_send_key *k,
 	struct sync_ctx *s = ctx;
 	struct exfilmon_proc p;
 
-	if (!wanted(s, &k->proc) ||
-	    s->d->sensor->ops->proc_get(s->d->sensor, &k->proc, &p))
+	if (!wanted(s, &k->proc))
 		return 0;
-	corr_send(s->d->corr, &k->proc, &p.origin, &k->dest, c->bytes, 0,
-		  c->last_ns);
-	return 0;
+	if (!s->d->sensor->ops->proc_get(s->d->sensor, &k->proc, &p))
+		corr_send(s->d->corr, &k->proc, &p.origin, &k->dest, c->bytes,
+			  0, c->last_ns);
+	return s->only ? 1 : 0;
 }
 
 static int collect_exited(void *ctx, const struct exfilmon_pkey *k,
@@ -150,33 +154,74 @@ static void sync_tables(struct daemon *d, const struct exfilmon_pkey *only,
 	d->sensor->ops->for_each_send(d->sensor, sync_send, &s);
 }
 
+/* The final totals of exited processes, then forget them everywhere. */
+static void collect(struct daemon *d)
+{
+	size_t i;
+
+	qsort(d->exited, d->nr_exited, sizeof(*d->exited), pkey_cmp);
+	sync_tables(d, d->exited, d->nr_exited);
+	d->sensor->ops->proc_forget(d->sensor, d->exited, d->nr_exited);
+	for (i = 0; i < d->nr_exited; i++)
+		corr_forget(d->corr, &d->exited[i]);
+	free(d->exited);
+	d->exited = NULL;
+	d->nr_exited = 0;
+}
+
+/* Say so, once per change, when a table is full or bytes went uncounted. */
+static void warn_losses(struct daemon *d, const uint64_t *st)
+{
+	static const struct {
+		int idx;
+		const char *what;
+	} watched[] = {
+		{ EXFILMON_STAT_PROC_FULL, "process table full: new readers "
+		  "not tracked (raise [sensor] max_procs)" },
+		{ EXFILMON_STAT_READ_FULL, "(process, file) table full: "
+		  "per-file detail lost (raise [sensor] max_reads)" },
+		{ EXFILMON_STAT_SEND_FULL, "(process, destination) table full "
+		  "(raise [sensor] max_sends)" },
+		{ EXFILMON_STAT_LOST_READ_BYTES, "watched bytes not counted" },
+		{ EXFILMON_STAT_LOST_SEND_BYTES, "sent bytes not counted" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(watched) / sizeof(watched[0]); i++) {
+		int k = watched[i].idx;
+
+		if (st[k] == d->seen_stats[k])
+			continue;
+		log_warn("sensor: %s: %llu so far", watched[i].what,
+			 (unsigned long long)st[k]);
+		d->seen_stats[k] = st[k];
+	}
+}
+
 void daemon_tick(struct daemon *d)
 {
-	uint64_t stats[EXFILMON_STAT_NR] = { 0 };
-	uint64_t now = now_boot_ns();
+	uint64_t st[EXFILMON_STAT_NR] = { 0 };
 
 	/* drain what is queued first, so the tables are not ahead */
 	d->sensor->ops->poll(d->sensor);
-	if (!d->sensor->ops->stats(d->sensor, stats) &&
-	    stats[EXFILMON_STAT_DROPPED] != d->seen_dropped) {
-		log_warn("sensor dropped %llu records (ring buffer full): "
-			 "re-reading its tables",
-			 (unsigned long long)(stats[EXFILMON_STAT_DROPPED] -
-					      d->seen_dropped));
-		d->seen_dropped = stats[EXFILMON_STAT_DROPPED];
-		sync_tables(d, NULL, 0);
-		/* exit records may have been among the lost */
-		d->sensor->ops->for_each_proc(d->sensor, collect_exited, d);
+	if (!d->sensor->ops->stats(d->sensor, st)) {
+		warn_losses(d, st);
+		if (st[EXFILMON_STAT_DROPPED] != d->seen_stats[EXFILMON_STAT_DROPPED]) {
+			log_warn("sensor dropped %llu records (ring buffer full): "
+				 "re-reading its tables",
+				 (unsigned long long)(st[EXFILMON_STAT_DROPPED] -
+						      d->seen_stats[EXFILMON_STAT_DROPPED]));
+			d->seen_stats[EXFILMON_STAT_DROPPED] =
+				st[EXFILMON_STAT_DROPPED];
+			sync_tables(d, NULL, 0);
+			/* exit records may have been among the lost */
+			d->sensor->ops->for_each_proc(d->sensor, collect_exited,
+						      d);
+		}
 	}
-	if (d->nr_exited) {
-		/* the final totals of exited processes, then their entries */
-		sync_tables(d, d->exited, d->nr_exited);
-		d->sensor->ops->proc_forget(d->sensor, d->exited,
-					    d->nr_exited);
-		free(d->exited);
-		d->exited = NULL;
-		d->nr_exited = 0;
-	}
-	corr_tick(d->corr, now);
-	proctree_expire(&d->procs, now);
+	if (d->nr_exited)
+		collect(d);
+	/* after the drain: records may be newer than an earlier reading */
+	corr_tick(d->corr, now_boot_ns());
+	proctree_expire(&d->procs, now_boot_ns());
 }

@@ -37,12 +37,20 @@ struct sensor_ops {
 	int (*watch_add)(struct sensor *s, const struct exfilmon_file_key *key,
 			 const struct exfilmon_watch *w);
 	int (*watch_rm)(struct sensor *s, const struct exfilmon_file_key *key);
+	/* Remove every key of watch_id, incl. those the sensor added. */
+	int (*watch_rm_id)(struct sensor *s, uint32_t watch_id);
+	/* The key the hooks will see for the inode behind our fd. */
+	int (*fd_key)(struct sensor *s, int fd, struct exfilmon_file_key *key);
 	int (*stats)(struct sensor *s, uint64_t stats[EXFILMON_STAT_NR]);
 	int (*proc_get)(struct sensor *s, const struct exfilmon_pkey *key,
 			struct exfilmon_proc *out);
-	/* Delete processes and all their counters (one walk for all). */
+	/* Delete process entries (their counters: see for_each_*). */
 	int (*proc_forget)(struct sensor *s, const struct exfilmon_pkey *keys,
 			   size_t nr);
+	/*
+	 * Walk a table. fn returns 0 to go on, 1 to have the entry deleted
+	 * once the walk is done, or a negative errno to stop.
+	 */
 	int (*for_each_proc)(struct sensor *s,
 			     int (*fn)(void *ctx, const struct exfilmon_pkey *k,
 				       const struct exfilmon_proc *p),

@@ -117,6 +117,8 @@ static int bpf_open(struct sensor **out, const struct sensor_limits *lim,
 	bpf_map__set_max_entries(s->skel->maps.sends, lim->max_sends);
 	bpf_map__set_max_entries(s->skel->maps.watched, lim->max_watch);
 	bpf_map__set_max_entries(s->skel->maps.events, lim->ring_kib * 1024);
+	/* the iterator runs on demand, with a filter: see bpf_fd_key() */
+	bpf_program__set_autoattach(s->skel->progs.iter_fd_keys, false);
 
 	ret = exfilmon_bpf__load(s->skel);
 	if (ret) {
@@ -211,12 +213,18 @@ static int bpf_proc_get(struct sensor *base, const struct exfilmon_pkey *key,
 	return bpf_map_lookup_elem(fd, key, out) ? -errno : 0;
 }
 
-/* Iterate a hash map, calling fn(ctx, key, value) for each entry. */
+/*
+ * Walk a hash map, calling fn(ctx, key, value) for each entry; entries for
+ * which fn returns 1 are deleted after the walk, because deleting the key
+ * get_next_key() stands on restarts a hash map walk from its first key.
+ */
 static int map_walk(int fd, size_t ksize, size_t vsize,
 		    int (*fn)(void *ctx, const void *k, const void *v),
 		    void *ctx)
 {
 	char key[64], next[64], val[128];
+	size_t nr = 0, cap = 0, i;
+	char *doomed = NULL;
 	void *prev = NULL;
 	int ret = 0;
 
@@ -228,78 +236,99 @@ static int map_walk(int fd, size_t ksize, size_t vsize,
 		if (bpf_map_lookup_elem(fd, key, val))
 			continue;	/* deleted meanwhile */
 		ret = fn(ctx, key, val);
-		if (ret)
+		if (ret < 0)
 			break;
-	}
-	return ret;
-}
+		if (ret == 1) {
+			if (nr == cap) {
+				char *n = realloc(doomed, (cap ? cap * 2 : 64) *
+						  ksize);
 
-struct forget_ctx {
-	const struct exfilmon_pkey *procs;
-	size_t nr_procs;
-	char *doomed;		/* keys to delete, ksize each */
-	size_t nr, cap, ksize;
-};
-
-static int forget_one(void *ctx, const void *k, const void *v)
-{
-	struct forget_ctx *f = ctx;
-	size_t i;
-
-	/* read and send keys both start with the process key */
-	for (i = 0; i < f->nr_procs; i++) {
-		if (memcmp(k, &f->procs[i], sizeof(f->procs[i])))
-			continue;
-		if (f->nr == f->cap) {
-			size_t cap = f->cap ? f->cap * 2 : 64;
-			char *n = realloc(f->doomed, cap * f->ksize);
-
-			if (!n)
-				return -ENOMEM;
-			f->doomed = n;
-			f->cap = cap;
+				/* keep the entry: it is collected next time */
+				if (!n)
+					continue;
+				doomed = n;
+				cap = cap ? cap * 2 : 64;
+			}
+			memcpy(doomed + nr++ * ksize, key, ksize);
 		}
-		memcpy(f->doomed + f->nr++ * f->ksize, k, f->ksize);
-		break;
+		ret = 0;
 	}
-	return 0;
-}
-
-/*
- * Collect first, delete after: deleting the key get_next_key() stands on
- * restarts the walk from the first key of a hash map.
- */
-static int forget_in(int fd, size_t ksize, size_t vsize,
-		     const struct exfilmon_pkey *procs, size_t nr)
-{
-	struct forget_ctx f = { .procs = procs, .nr_procs = nr,
-				.ksize = ksize };
-	size_t i;
-	int ret;
-
-	ret = map_walk(fd, ksize, vsize, forget_one, &f);
-	for (i = 0; i < f.nr; i++)
-		bpf_map_delete_elem(fd, f.doomed + i * ksize);
-	free(f.doomed);
+	for (i = 0; i < nr; i++)
+		bpf_map_delete_elem(fd, doomed + i * ksize);
+	free(doomed);
 	return ret;
 }
 
 static int bpf_proc_forget(struct sensor *base,
 			   const struct exfilmon_pkey *keys, size_t nr)
 {
-	struct exfilmon_bpf *skel = to_bpf(base)->skel;
-	int ret, ret2;
+	int fd = bpf_map__fd(to_bpf(base)->skel->maps.procs);
 	size_t i;
 
-	ret = forget_in(bpf_map__fd(skel->maps.reads),
-			sizeof(struct exfilmon_read_key),
-			sizeof(struct exfilmon_count), keys, nr);
-	ret2 = forget_in(bpf_map__fd(skel->maps.sends),
-			 sizeof(struct exfilmon_send_key),
-			 sizeof(struct exfilmon_count), keys, nr);
 	for (i = 0; i < nr; i++)
-		bpf_map_delete_elem(bpf_map__fd(skel->maps.procs), &keys[i]);
-	return ret ?: ret2;
+		bpf_map_delete_elem(fd, &keys[i]);
+	return 0;
+}
+
+static int rm_id_one(void *ctx, const void *k, const void *v)
+{
+	const struct exfilmon_watch *w = v;
+
+	return w->watch_id == *(const uint32_t *)ctx;
+}
+
+static int bpf_watch_rm_id(struct sensor *base, uint32_t watch_id)
+{
+	return map_walk(bpf_map__fd(to_bpf(base)->skel->maps.watched),
+			sizeof(struct exfilmon_file_key),
+			sizeof(struct exfilmon_watch), rm_id_one, &watch_id);
+}
+
+/*
+ * Run the task_file iterator over our own process and pick fd's record.
+ * Kernels since 6.1 take the task filter; the program filters by tgid as
+ * well, so an unfiltered walk gives the same answer, only slower.
+ */
+static int bpf_fd_key(struct sensor *base, int fd,
+		      struct exfilmon_file_key *key)
+{
+	struct sensor_bpf *s = to_bpf(base);
+	union bpf_iter_link_info linfo = { 0 };
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo,
+		    .link_info_len = sizeof(linfo));
+	struct exfilmon_fd_key r[128];
+	struct bpf_link *link;
+	int ifd, ret = -ENOENT;
+	ssize_t n, i;
+
+	linfo.task.pid = getpid();
+	s->skel->bss->iter_tgid = getpid();
+	link = bpf_program__attach_iter(s->skel->progs.iter_fd_keys, &opts);
+	if (!link)
+		link = bpf_program__attach_iter(s->skel->progs.iter_fd_keys,
+						NULL);
+	if (!link)
+		return -errno;
+	ifd = bpf_iter_create(bpf_link__fd(link));
+	if (ifd < 0) {
+		ret = -errno;
+		goto out_link;
+	}
+	/* seq_file hands out whole records when the buffer fits them */
+	while ((n = read(ifd, r, sizeof(r))) > 0) {
+		for (i = 0; i < n / (ssize_t)sizeof(r[0]); i++) {
+			if ((int)r[i].fd == fd) {
+				*key = r[i].key;
+				ret = 0;
+			}
+		}
+	}
+	if (n < 0)
+		ret = -errno;
+	close(ifd);
+out_link:
+	bpf_link__destroy(link);
+	return ret;
 }
 
 static int bpf_for_each_proc(struct sensor *base,
@@ -345,6 +374,8 @@ const struct sensor_ops sensor_bpf_ops = {
 	.poll = bpf_poll,
 	.watch_add = bpf_watch_add,
 	.watch_rm = bpf_watch_rm,
+	.watch_rm_id = bpf_watch_rm_id,
+	.fd_key = bpf_fd_key,
 	.stats = bpf_stats,
 	.proc_get = bpf_proc_get,
 	.proc_forget = bpf_proc_forget,

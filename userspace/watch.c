@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include "log.h"
 #include "watch.h"
 
 #define DIR_EVENTS (IN_CREATE | IN_MOVED_TO | IN_ONLYDIR)
@@ -57,26 +58,89 @@ const struct watch_entry *watchlist_find(const struct watchlist *wl,
 	return NULL;
 }
 
-static void key_of(const struct stat *st, struct exfilmon_file_key *key)
+/*
+ * The kernel's key for path, and its type. The key comes from the sensor
+ * (sensor_ops.fd_key) for the very file we opened, so it is what the hooks
+ * will compare with, on btrfs and overlayfs too. O_PATH: nothing is read.
+ */
+static int key_of(struct watchlist *wl, int dirfd, const char *path,
+		  int follow, struct exfilmon_file_key *key, struct stat *st)
 {
-	key->dev = sensor_dev(st->st_dev);
-	key->ino = st->st_ino;
+	int fd, ret;
+
+	fd = openat(dirfd, path, O_PATH | O_CLOEXEC |
+		    (follow ? 0 : O_NOFOLLOW));
+	if (fd < 0)
+		return -errno;
+	ret = fstat(fd, st) ? -errno : 0;
+	if (!ret && (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)))
+		ret = wl->sensor->ops->fd_key(wl->sensor, fd, key);
+	close(fd);
+	return ret;
 }
 
-/* Add one directory level to e (and the sensor), then its subdirs. */
+static int key_eq(const struct exfilmon_file_key *a,
+		  const struct exfilmon_file_key *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
+
+/* Is key watched by an entry or directory other than (e, skip)? */
+static int key_in_use(const struct watchlist *wl,
+		      const struct exfilmon_file_key *key,
+		      const struct watch_entry *e, const struct watch_dir *skip)
+{
+	size_t i, j;
+
+	for (i = 0; i < wl->nr; i++) {
+		const struct watch_entry *o = &wl->entries[i];
+
+		if (!o->is_dir && o != e && key_eq(&o->key, key))
+			return 1;
+		for (j = 0; j < o->nr_dirs; j++)
+			if (&o->dirs[j] != skip && key_eq(&o->dirs[j].key, key))
+				return 1;
+	}
+	return 0;
+}
+
+static int wd_in_use(const struct watchlist *wl, int wd,
+		     const struct watch_dir *skip)
+{
+	size_t i, j;
+
+	for (i = 0; i < wl->nr; i++)
+		for (j = 0; j < wl->entries[i].nr_dirs; j++)
+			if (&wl->entries[i].dirs[j] != skip &&
+			    wl->entries[i].dirs[j].wd == wd)
+				return 1;
+	return 0;
+}
+
+/*
+ * Add directory path (one level of e) to the sensor, then its subdirs.
+ * Only the top level follows a symlink: it is the path the administrator
+ * named; a symlink found inside could point anywhere.
+ */
 static int add_dir(struct watchlist *wl, struct watch_entry *e,
 		   const char *path, int depth)
 {
 	struct exfilmon_watch w = { .flags = EXFILMON_WATCH_DIR,
 				    .watch_id = e->id };
+	struct exfilmon_file_key key;
 	struct watch_dir *d, *nd;
 	struct dirent *de;
 	struct stat st;
+	size_t i;
 	DIR *dir;
 	int ret;
 
-	if (lstat(path, &st) || !S_ISDIR(st.st_mode))
-		return 0;	/* raced away, or a symlink: not followed */
+	ret = key_of(wl, AT_FDCWD, path, depth == 0, &key, &st);
+	if (ret || !S_ISDIR(st.st_mode))
+		return depth ? 0 : (ret ?: -ENOTDIR);
+	for (i = 0; i < e->nr_dirs; i++)
+		if (key_eq(&e->dirs[i].key, &key))
+			return 0;	/* a bind mount loop, or seen */
 	if (e->nr_dirs >= wl->max_dirs || depth > 64)
 		return -E2BIG;
 	nd = realloc(e->dirs, (e->nr_dirs + 1) * sizeof(*nd));
@@ -85,7 +149,7 @@ static int add_dir(struct watchlist *wl, struct watch_entry *e,
 	e->dirs = nd;
 	d = &e->dirs[e->nr_dirs];
 	memset(d, 0, sizeof(*d));
-	key_of(&st, &d->key);
+	d->key = key;
 	d->path = strdup(path);
 	if (!d->path)
 		return -ENOMEM;
@@ -118,19 +182,48 @@ static int add_dir(struct watchlist *wl, struct watch_entry *e,
 	return ret;
 }
 
+/* Put every remaining entry's keys back (after a removal took some). */
+static void rewatch(struct watchlist *wl)
+{
+	size_t i, j;
+
+	for (i = 0; i < wl->nr; i++) {
+		struct watch_entry *e = &wl->entries[i];
+		struct exfilmon_watch w = { .watch_id = e->id };
+
+		if (!e->is_dir) {
+			w.flags = EXFILMON_WATCH_FILE;
+			wl->sensor->ops->watch_add(wl->sensor, &e->key, &w);
+			continue;
+		}
+		w.flags = EXFILMON_WATCH_DIR;
+		for (j = 0; j < e->nr_dirs; j++)
+			wl->sensor->ops->watch_add(wl->sensor,
+						   &e->dirs[j].key, &w);
+	}
+}
+
+/*
+ * Take e's keys out of the sensor. Keys and inotify watches are per inode
+ * and may be shared with an overlapping entry (/srv and /srv/crm, or two
+ * names of one file), so only those no other entry holds go.
+ */
 static void entry_unwatch(struct watchlist *wl, struct watch_entry *e)
 {
 	size_t i;
 
-	if (!e->is_dir) {
+	if (!e->is_dir && !key_in_use(wl, &e->key, e, NULL))
 		wl->sensor->ops->watch_rm(wl->sensor, &e->key);
-		return;
-	}
 	for (i = 0; i < e->nr_dirs; i++) {
-		wl->sensor->ops->watch_rm(wl->sensor, &e->dirs[i].key);
-		if (e->dirs[i].wd >= 0)
-			inotify_rm_watch(wl->inotify_fd, e->dirs[i].wd);
+		struct watch_dir *d = &e->dirs[i];
+
+		if (!key_in_use(wl, &d->key, e, d))
+			wl->sensor->ops->watch_rm(wl->sensor, &d->key);
+		if (d->wd >= 0 && !wd_in_use(wl, d->wd, d))
+			inotify_rm_watch(wl->inotify_fd, d->wd);
 	}
+	/* and the files the sensor added as read through e's directories */
+	wl->sensor->ops->watch_rm_id(wl->sensor, e->id);
 }
 
 int watchlist_add(struct watchlist *wl, const char *path, int from_config,
@@ -149,16 +242,6 @@ int watchlist_add(struct watchlist *wl, const char *path, int from_config,
 		snprintf(err, errlen, "%s: already watched", path);
 		return -EEXIST;
 	}
-	if (stat(path, &st)) {
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return ret;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file or a directory",
-			 path);
-		return -EINVAL;
-	}
 	ne = realloc(wl->entries, (wl->nr + 1) * sizeof(*ne));
 	if (!ne) {
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -167,10 +250,19 @@ int watchlist_add(struct watchlist *wl, const char *path, int from_config,
 	wl->entries = ne;
 	e = &wl->entries[wl->nr];
 	memset(e, 0, sizeof(*e));
+	ret = key_of(wl, AT_FDCWD, path, 1, &e->key, &st);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file or a directory",
+			 path);
+		return -EINVAL;
+	}
 	e->id = wl->next_id++;
 	e->from_config = from_config;
 	e->is_dir = S_ISDIR(st.st_mode);
-	key_of(&st, &e->key);
 	e->path = strdup(path);
 	if (!e->path) {
 		snprintf(err, errlen, "%s: out of memory", path);
@@ -189,6 +281,7 @@ int watchlist_add(struct watchlist *wl, const char *path, int from_config,
 			 "is full: raise [sensor] max_watch)" : "");
 		entry_unwatch(wl, e);
 		entry_free(e);
+		rewatch(wl);
 		return ret;
 	}
 	wl->nr++;
@@ -209,10 +302,34 @@ int watchlist_rm(struct watchlist *wl, const char *path, char *err,
 		entry_free(e);
 		memmove(e, e + 1, (wl->nr - i - 1) * sizeof(*e));
 		wl->nr--;
+		rewatch(wl);
 		return 0;
 	}
 	snprintf(err, errlen, "%s: not watched", path);
 	return -ENOENT;
+}
+
+/* A watched directory is gone (deleted, unmounted): drop its level. */
+static void dir_gone(struct watchlist *wl, int wd)
+{
+	size_t i, j;
+
+	for (i = 0; i < wl->nr; i++) {
+		struct watch_entry *e = &wl->entries[i];
+
+		for (j = 0; j < e->nr_dirs; j++) {
+			struct watch_dir *d = &e->dirs[j];
+
+			if (d->wd != wd)
+				continue;
+			if (!key_in_use(wl, &d->key, e, d))
+				wl->sensor->ops->watch_rm(wl->sensor, &d->key);
+			free(d->path);
+			memmove(d, d + 1, (e->nr_dirs - j - 1) * sizeof(*d));
+			e->nr_dirs--;
+			j--;
+		}
+	}
 }
 
 void watchlist_inotify(struct watchlist *wl)
@@ -228,6 +345,10 @@ void watchlist_inotify(struct watchlist *wl)
 			size_t i, j;
 
 			p += sizeof(*ev) + ev->len;
+			if (ev->mask & IN_IGNORED) {
+				dir_gone(wl, ev->wd);
+				continue;
+			}
 			if (!(ev->mask & IN_ISDIR) || !ev->len)
 				continue;
 			for (i = 0; i < wl->nr; i++) {
@@ -238,9 +359,16 @@ void watchlist_inotify(struct watchlist *wl)
 
 					if (e->dirs[j].wd != ev->wd)
 						continue;
+					int ret;
+
 					snprintf(sub, sizeof(sub), "%s/%s",
 						 e->dirs[j].path, ev->name);
-					add_dir(wl, e, sub, 1);
+					ret = add_dir(wl, e, sub, 1);
+					if (ret)
+						log_warn("watch %s: new directory "
+							 "%s not watched: %s",
+							 e->path, sub,
+							 strerror(-ret));
 					break;
 				}
 			}

@@ -213,10 +213,32 @@ TEST_F(running, watch_add_of_a_missing_path_is_refused)
 	free(r);
 }
 
+/* Watched directories of exactly one level, from `watch list --json`. */
+static int one_level_dirs(const char *sock)
+{
+	const char *args[] = { "watch", "list", NULL };
+	struct json_object *arr = ctl_json(sock, args), *o, *v;
+	int found = 0;
+	size_t i;
+
+	if (!arr)
+		return -1;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		o = json_object_array_get_idx(arr, i);
+		if (!json_object_object_get_ex(o, "inodes", &v) ||
+		    json_object_get_int(v) != 1 ||
+		    !json_object_object_get_ex(o, "kind", &v))
+			continue;
+		found += !strcmp(json_object_get_string(v), "dir");
+	}
+	json_object_put(arr);
+	return found;
+}
+
 TEST_F(running, watch_add_list_rm_as_root)
 {
 	struct cmd_result *r = malloc(sizeof(*r));
-	char dir[160];
+	char dir[160], link_path[192];
 
 	ASSERT_NE(NULL, r);
 	snprintf(dir, sizeof(dir), "%s/exports", self->dir);
@@ -228,6 +250,15 @@ TEST_F(running, watch_add_list_rm_as_root)
 	EXPECT_NE(NULL, strstr(r->out, dir));
 	EXPECT_NE(NULL, strstr(r->out, self->watched));
 	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "rm", dir));
+	EXPECT_EQ(0, r->status);
+
+	/* a symlink to a directory names the directory */
+	snprintf(link_path, sizeof(link_path), "%s/exports-link", self->dir);
+	ASSERT_EQ(0, symlink(dir, link_path));
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "add", link_path));
+	EXPECT_EQ(0, r->status);
+	EXPECT_EQ(1, one_level_dirs(self->sock));
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "rm", link_path));
 	EXPECT_EQ(0, r->status);
 	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "list", NULL));
 	EXPECT_EQ(NULL, strstr(r->out, dir));

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include "kselftest_harness.h"
 #include "sensor.h"
@@ -145,6 +146,20 @@ static pid_t child_run(int64_t (*fn)(const void *arg), const void *arg,
 	return pid;
 }
 
+/* The watch key of path, from the kernel (as exfilmond gets it). */
+static int key_for(struct sensor *s, const char *path,
+		   struct exfilmon_file_key *key)
+{
+	int fd = open(path, O_PATH | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = s->ops->fd_key(s, fd, key);
+	close(fd);
+	return ret;
+}
+
 struct env {
 	struct sensor *s;
 	struct seen seen;
@@ -175,10 +190,8 @@ static int env_setup(struct __test_metadata *_metadata, struct env *e,
 		return -1;
 	snprintf(e->db, sizeof(e->db), "%s/customers.csv", e->dir);
 	e->size = customers_write(e->db, DB_MIN_BYTES);
-	if (e->size < 0 || stat(e->db, &st))
+	if (e->size < 0 || stat(e->db, &st) || key_for(e->s, e->db, &e->key))
 		return -1;
-	e->key.dev = sensor_dev(st.st_dev);
-	e->key.ino = st.st_ino;
 	if (e->s->ops->watch_add(e->s, &e->key, &w))
 		return -1;
 	return testhost_create(&e->th, idx);
@@ -397,27 +410,82 @@ TEST_F(watch, watched_directory_covers_files_created_later)
 	struct exfilmon_file_key dkey, fkey;
 	char sub[160], later[192];
 	struct find_ctx f;
-	struct stat st;
 	int64_t truth;
 	pid_t pid;
 
 	snprintf(sub, sizeof(sub), "%s/exports", self->e.dir);
 	ASSERT_EQ(0, mkdir(sub, 0700));
-	ASSERT_EQ(0, stat(sub, &st));
-	dkey.dev = sensor_dev(st.st_dev);
-	dkey.ino = st.st_ino;
+	ASSERT_EQ(0, key_for(self->e.s, sub, &dkey));
 	ASSERT_EQ(0, self->e.s->ops->watch_add(self->e.s, &dkey, &w));
 
 	snprintf(later, sizeof(later), "%s/export-2026.csv", sub);
 	ASSERT_LT(0, customers_write(later, 300000));
-	ASSERT_EQ(0, stat(later, &st));
-	fkey.dev = sensor_dev(st.st_dev);
-	fkey.ino = st.st_ino;
+	ASSERT_EQ(0, key_for(self->e.s, later, &fkey));
 	pid = child_run(read_file, later, &truth);
 	ASSERT_LT(0, truth);
 	f = find_proc(self->e.s, pid);
 	ASSERT_EQ(1, f.found);
 	EXPECT_EQ((uint64_t)truth, read_bytes(self->e.s, &f, &fkey));
+
+	/* read once through the directory, the file is watched by its own
+	 * inode: a hard link out of the directory still counts */
+	snprintf(sub, sizeof(sub), "%s/outside.csv", self->e.dir);
+	ASSERT_EQ(0, link(later, sub));
+	pid = child_run(read_file, sub, &truth);
+	f = find_proc(self->e.s, pid);
+	ASSERT_EQ(1, f.found);
+	EXPECT_EQ((uint64_t)truth, read_bytes(self->e.s, &f, &fkey));
+
+	/* and removing the watch by id takes that inode with it */
+	ASSERT_EQ(0, self->e.s->ops->watch_rm_id(self->e.s, 2));
+	pid = child_run(read_file, sub, &truth);
+	EXPECT_EQ(0, find_proc(self->e.s, pid).found);
+}
+
+TEST_F(watch, kernel_key_of_an_fd_matches_stat_here)
+{
+	struct exfilmon_file_key key;
+	struct stat st;
+
+	/* on ext4 and tmpfs st_dev is the superblock's; on btrfs
+	 * subvolumes it is not, which is why keys come from the kernel */
+	ASSERT_EQ(0, stat(self->e.db, &st));
+	ASSERT_EQ(0, key_for(self->e.s, self->e.db, &key));
+	EXPECT_EQ(sensor_dev(st.st_dev), key.dev);
+	EXPECT_EQ(st.st_ino, key.ino);
+	ASSERT_EQ(0, stat(self->e.dir, &st));
+	ASSERT_EQ(0, key_for(self->e.s, self->e.dir, &key));
+	EXPECT_EQ(st.st_ino, key.ino);
+}
+
+/* Setting the upper half of the fd register must not hide a read. */
+static int64_t read_with_dirty_fd(const void *path)
+{
+	char buf[65536];
+	int64_t total = 0;
+	int fd = open(path, O_RDONLY);
+	long n;
+
+	if (fd < 0)
+		return -1;
+	while ((n = syscall(SYS_read, (long)fd | 1L << 32, buf,
+			    sizeof(buf))) > 0)
+		total += n;
+	close(fd);
+	return n < 0 ? -1 : total;
+}
+
+TEST_F(watch, fd_upper_bits_do_not_hide_reads)
+{
+	struct find_ctx f;
+	int64_t truth;
+	pid_t pid;
+
+	pid = child_run(read_with_dirty_fd, self->e.db, &truth);
+	ASSERT_EQ(self->e.size, truth);
+	f = find_proc(self->e.s, pid);
+	ASSERT_EQ(1, f.found);
+	EXPECT_EQ((uint64_t)truth, read_bytes(self->e.s, &f, &self->e.key));
 }
 
 /* ------------------------------------------------------------------ */

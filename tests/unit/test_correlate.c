@@ -272,6 +272,35 @@ TEST_F(corr, quiet_trees_are_forgotten_and_a_later_theft_alerts_again)
 	EXPECT_EQ(2, count(&self->rec, CORR_NEW));
 }
 
+TEST_F(corr, old_bytes_of_a_forgotten_tree_do_not_count_again)
+{
+	/* 2 MiB read and 100 KiB sent, then hours of silence */
+	READ(T0, 2 * MiB);
+	SEND(&self->reader, &self->ext, T0 + S, 100 * KiB);
+	corr_tick(self->c, T0 + 3 * WINDOW);
+	EXPECT_EQ(0, corr_trees(self->c));
+	EXPECT_EQ(1, corr_procs(self->c));
+	/* the kernel's totals go on from there: only the new bytes count */
+	READ(T0 + 3 * WINDOW + S, 2 * MiB + 10);
+	SEND(&self->reader, &self->ext, T0 + 3 * WINDOW + 2 * S, 300 * KiB);
+	EXPECT_EQ(0, self->rec.n);
+	/* once the process is forgotten, its state goes too */
+	corr_forget(self->c, &self->reader);
+	EXPECT_EQ(0, corr_procs(self->c));
+}
+
+TEST_F(corr, settling_waits_for_records_newer_than_the_tick)
+{
+	READ(T0, 2 * MiB);
+	SEND(&self->reader, &self->ext, T0 + 10 * S, 1 * MiB);
+	ASSERT_EQ(1, self->rec.n);
+	/* a tick whose clock was read before the last record drained */
+	corr_tick(self->c, T0 + 9 * S);
+	EXPECT_EQ(0, count(&self->rec, CORR_SETTLED));
+	corr_tick(self->c, T0 + 10 * S + SETTLE);
+	EXPECT_EQ(1, count(&self->rec, CORR_SETTLED));
+}
+
 TEST(severity_grades_amount_and_share)
 {
 	EXPECT_EQ(SEV_LOW, corr_severity(1 * MiB, 256 * KiB, MiB));
