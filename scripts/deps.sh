@@ -4,7 +4,7 @@
 # Called by `make deps` (and so by `make check` and `make demo`).
 set -eu
 
-PKGS="clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
+PKGS="clang libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 libsqlite3-dev sqlite3 libsystemd-dev libinih-dev libjson-c-dev
 iproute2 linux-source-6.1 xz-utils procps util-linux passwd"
 

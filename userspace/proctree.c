@@ -50,6 +50,7 @@ static struct proc_info *proc_slot(struct proctree *pt, uint32_t pid,
 	if (p && (p->start_ns == start_ns || p->approx)) {
 		p->start_ns = start_ns;
 		p->approx = 0;
+		p->exit_ns = 0;
 		return p;
 	}
 	if (p) {
@@ -215,6 +216,24 @@ static void scan_one(struct proctree *pt, uint32_t pid)
 		s = strstr(buf, "\nUid:");
 		if (s)
 			p->uid = strtoul(s + 5, NULL, 10);
+	}
+}
+
+void proctree_sweep(struct proctree *pt, uint64_t now_ns)
+{
+	struct hashtab_node *n;
+	char path[32];
+	size_t i;
+
+	for (n = hashtab_first(&pt->by_pid, &i); n;
+	     n = hashtab_next(&pt->by_pid, n, &i)) {
+		struct proc_info *p = to_proc(n);
+
+		if (p->exit_ns)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u", p->pid);
+		if (access(path, F_OK))
+			p->exit_ns = now_ns;
 	}
 }
 

@@ -37,6 +37,9 @@ void proctree_destroy(struct proctree *pt);
 /* Read every process in /proc (start-up and after lost records). */
 int proctree_scan(struct proctree *pt);
 
+/* Mark as exited what /proc no longer has (after lost exit records). */
+void proctree_sweep(struct proctree *pt, uint64_t now_ns);
+
 void proctree_fork(struct proctree *pt, const struct exfilmon_rec_fork *r);
 void proctree_exec(struct proctree *pt, const struct exfilmon_rec_exec *r);
 void proctree_exit(struct proctree *pt, const struct exfilmon_rec_exit *r);

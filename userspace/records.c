@@ -217,6 +217,7 @@ void daemon_tick(struct daemon *d)
 			/* exit records may have been among the lost */
 			d->sensor->ops->for_each_proc(d->sensor, collect_exited,
 						      d);
+			proctree_sweep(&d->procs, now_boot_ns());
 		}
 	}
 	if (d->nr_exited)
