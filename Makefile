@@ -48,7 +48,7 @@ TEST_BINS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps check tests demo clean
+.PHONY: all deps check tests demo clean module module-clean
 
 all: $(PROGS:%=$(BUILD)/%)
 
@@ -117,6 +117,16 @@ check: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh $(BUILD)
+
+# The kernel module, by Kbuild, against KDIR (any installed headers).
+KDIR		?= /lib/modules/$(shell uname -r)/build
+
+module:
+	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(C),C=$(C)) \
+		$(if $(filter 1,$(V)),V=1) modules
+
+module-clean:
+	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 
 clean:
 	$(Q)rm -rf $(BUILD)

@@ -15,9 +15,11 @@
 #define EXFILMON_ABI_H
 
 #if defined(__bpf__)
-/* BPF programs include vmlinux.h first, which defines __u8..__u64. */
+/* BPF programs include vmlinux.h first, which defines __u8..__u64; the
+ * ioctl numbers below are only expanded by the module and userspace. */
 #else
 #include <linux/types.h>
+#include <linux/ioctl.h>
 #endif
 
 #define EXFILMON_ABI_MAJOR 1
@@ -202,6 +204,128 @@ struct exfilmon_rec_io {
 	struct exfilmon_dest dest;	/* sends */
 };
 
+/*
+ * The kernel module's interface: /dev/exfilmon (misc device, 0600).
+ * read() returns whole records (the formats above, back to back), blocking
+ * unless O_NONBLOCK; poll() says when records wait. Each ioctl argument
+ * starts with its own size and a flags word that must be 0, so the kernel
+ * refuses what it does not understand (-EINVAL) rather than guess.
+ */
+#define EXFILMON_DEV_PATH	"/dev/exfilmon"
+#define EXFILMON_IOC_MAGIC	0xDF
+
+struct exfilmon_ioc_version {
+	__u32 size;
+	__u32 flags;
+	__u32 abi_version;	/* out: major << 16 | minor */
+	__u32 pad;
+};
+
+/* WATCH_ADD: key and w; WATCH_RM: key; WATCH_RM_ID: w.watch_id. */
+struct exfilmon_ioc_watch {
+	__u32 size;
+	__u32 flags;
+	struct exfilmon_file_key key;
+	struct exfilmon_watch w;
+};
+
+/* in: fk.fd, an fd of the caller's; out: fk.key, as the hooks see it */
+struct exfilmon_ioc_fd_key {
+	__u32 size;
+	__u32 flags;
+	struct exfilmon_fd_key fk;
+};
+
+struct exfilmon_ioc_stats {
+	__u32 size;
+	__u32 flags;
+	__u64 stats[EXFILMON_STAT_NR];
+};
+
+/*
+ * Effective table bounds, at most the module parameters' (which size the
+ * memory the module holds); 0 keeps a bound as it is.
+ */
+struct exfilmon_ioc_limits {
+	__u32 size;
+	__u32 flags;
+	__u32 max_procs;
+	__u32 max_reads;
+	__u32 max_sends;
+	__u32 max_watch;
+};
+
+/* PROC_GET: key in, proc out (-ENOENT when absent). PROC_FORGET: key. */
+struct exfilmon_ioc_proc {
+	__u32 size;
+	__u32 flags;
+	struct exfilmon_pkey key;
+	struct exfilmon_proc proc;
+};
+
+#define EXFILMON_TABLE_PROCS	1	/* entries: exfilmon_proc_entry */
+#define EXFILMON_TABLE_READS	2	/* exfilmon_read_entry */
+#define EXFILMON_TABLE_SENDS	3	/* exfilmon_send_entry */
+#define EXFILMON_TABLE_WATCHED	4	/* exfilmon_watch_entry */
+
+struct exfilmon_proc_entry {
+	struct exfilmon_pkey key;
+	struct exfilmon_proc val;
+};
+
+struct exfilmon_read_entry {
+	struct exfilmon_read_key key;
+	struct exfilmon_count val;
+};
+
+struct exfilmon_send_entry {
+	struct exfilmon_send_key key;
+	struct exfilmon_count val;
+};
+
+struct exfilmon_watch_entry {
+	struct exfilmon_file_key key;
+	struct exfilmon_watch val;
+};
+
+/*
+ * TABLE_READ: copy up to count entries of table, starting at the opaque
+ * cursor (0 first), to the array at buf; on return count holds how many
+ * were copied and cursor where to go on (count 0: the end).
+ * TABLE_DELETE: delete the count keys (entry layout, values ignored) at buf.
+ */
+struct exfilmon_ioc_table {
+	__u32 size;
+	__u32 flags;
+	__u32 table;		/* EXFILMON_TABLE_* */
+	__u32 count;
+	__u64 cursor;
+	__u64 buf;		/* user pointer */
+};
+
+#define EXFILMON_IOC_VERSION	_IOWR(EXFILMON_IOC_MAGIC, 0x00, \
+				      struct exfilmon_ioc_version)
+#define EXFILMON_IOC_WATCH_ADD	_IOW(EXFILMON_IOC_MAGIC, 0x01, \
+				     struct exfilmon_ioc_watch)
+#define EXFILMON_IOC_WATCH_RM	_IOW(EXFILMON_IOC_MAGIC, 0x02, \
+				     struct exfilmon_ioc_watch)
+#define EXFILMON_IOC_WATCH_RM_ID _IOW(EXFILMON_IOC_MAGIC, 0x03, \
+				      struct exfilmon_ioc_watch)
+#define EXFILMON_IOC_FD_KEY	_IOWR(EXFILMON_IOC_MAGIC, 0x04, \
+				      struct exfilmon_ioc_fd_key)
+#define EXFILMON_IOC_STATS	_IOWR(EXFILMON_IOC_MAGIC, 0x05, \
+				      struct exfilmon_ioc_stats)
+#define EXFILMON_IOC_SET_LIMITS	_IOW(EXFILMON_IOC_MAGIC, 0x06, \
+				     struct exfilmon_ioc_limits)
+#define EXFILMON_IOC_PROC_GET	_IOWR(EXFILMON_IOC_MAGIC, 0x07, \
+				      struct exfilmon_ioc_proc)
+#define EXFILMON_IOC_PROC_FORGET _IOW(EXFILMON_IOC_MAGIC, 0x08, \
+				      struct exfilmon_ioc_proc)
+#define EXFILMON_IOC_TABLE_READ	_IOWR(EXFILMON_IOC_MAGIC, 0x09, \
+				      struct exfilmon_ioc_table)
+#define EXFILMON_IOC_TABLE_DELETE _IOW(EXFILMON_IOC_MAGIC, 0x0a, \
+				       struct exfilmon_ioc_table)
+
 #define EXFILMON_ABI_ASSERT(type, size) \
 	_Static_assert(sizeof(struct type) == (size), \
 		       "ABI: struct " #type " must be " #size " bytes")
@@ -220,6 +344,17 @@ struct exfilmon_rec_io {
 	EXFILMON_ABI_ASSERT(exfilmon_rec_fork, 72); \
 	EXFILMON_ABI_ASSERT(exfilmon_rec_exec, 576); \
 	EXFILMON_ABI_ASSERT(exfilmon_rec_exit, 104); \
-	EXFILMON_ABI_ASSERT(exfilmon_rec_io, 184)
+	EXFILMON_ABI_ASSERT(exfilmon_rec_io, 184); \
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_version, 16); \
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_watch, 32); \
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_fd_key, 32); \
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_stats, 72); \
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_limits, 24); \
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_proc, 88); \
+	EXFILMON_ABI_ASSERT(exfilmon_proc_entry, 80); \
+	EXFILMON_ABI_ASSERT(exfilmon_read_entry, 64); \
+	EXFILMON_ABI_ASSERT(exfilmon_send_entry, 72); \
+	EXFILMON_ABI_ASSERT(exfilmon_watch_entry, 24); \
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_table, 32)
 
 #endif /* EXFILMON_ABI_H */

@@ -8,8 +8,10 @@
 
 EXFILMON_ABI_ASSERTS;
 
+/* auto: in this order; eBPF first, the module where eBPF cannot load */
 static const struct sensor_ops *const sensors[] = {
 	&sensor_bpf_ops,
+	&sensor_kmod_ops,
 };
 
 uint64_t sensor_dev(dev_t st_dev)
@@ -52,10 +54,7 @@ int sensor_open(struct sensor **out, const char *kind,
 					 used ? "; " : "", sensors[i]->kind,
 					 why);
 	}
-	if (ret == -ENOENT && !used && !strcmp(kind, "kmod"))
-		snprintf(err, errlen, "kmod: the kernel module sensor is not "
-			 "part of this build");
-	else if (ret == -ENOENT && !used)
+	if (ret == -ENOENT && !used)
 		snprintf(err, errlen,
 			 "unknown sensor '%s' (expected auto, bpf or kmod)",
 			 kind);

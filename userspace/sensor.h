@@ -74,6 +74,7 @@ struct sensor {
 };
 
 extern const struct sensor_ops sensor_bpf_ops;
+extern const struct sensor_ops sensor_kmod_ops;
 
 /*
  * Open the sensor of kind "bpf", "kmod" or "auto" (eBPF first, then the

@@ -84,7 +84,8 @@ TEST_F(config, daemon_exits_with_the_exact_error)
 	struct cmd_result *r = malloc(sizeof(*r));
 	char text[1024], tail[1024], expect[1200], dirs[512];
 	const char *argv[] = { "exfilmond", "--config", self->path,
-			       "--foreground", "--sensor", "bpf", NULL };
+			       "--foreground", "--sensor", sensor_under_test(),
+			       NULL };
 	const char *got;
 
 	ASSERT_NE(NULL, r);
@@ -278,7 +279,7 @@ TEST_F(running, reader_group_member_may_read_but_not_change)
 	ASSERT_NE(NULL, r);
 	ASSERT_EQ(0, ctl(r, NOBODY, self->sock, "status", NULL, NULL));
 	EXPECT_EQ(0, r->status);
-	EXPECT_NE(NULL, strstr(r->out, "bpf"));
+	EXPECT_NE(NULL, strstr(r->out, sensor_under_test()));
 	snprintf(dir, sizeof(dir), "%s", self->dir);
 	ASSERT_EQ(0, ctl(r, NOBODY, self->sock, "watch", "add", dir));
 	EXPECT_EQ(1, r->status);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * exfilmond and exfilctl end to end, on the eBPF sensor: a real daemon with
+ * exfilmond and exfilctl end to end, on the sensor under test
+ * ($EXFILMON_SENSOR, eBPF by default): a real daemon with
  * its own config, socket and store, real processes reading a watched
  * customer database, and a test host in a network namespace receiving.
  * One theft gives exactly one alert; innocent activity gives none.
@@ -260,7 +261,7 @@ TEST_F(e2e, one_theft_gives_exactly_one_alert_with_correct_fields)
 	exe[n] = '\0';
 	EXPECT_STREQ(exe, str(a, "exe"));
 	EXPECT_STREQ(e->th.remote4, str(a, "host"));
-	EXPECT_STREQ("bpf", str(a, "sensor"));
+	EXPECT_STREQ(sensor_under_test(), str(a, "sensor"));
 	/* 3 MiB read with a 1 MiB threshold, all of it sent */
 	EXPECT_STREQ("medium", str(a, "severity"));
 	EXPECT_EQ(e->size, num(a, "bytes_read"));

@@ -20,6 +20,13 @@ const char *build_dir(void)
 	return b && *b ? b : "build";
 }
 
+const char *sensor_under_test(void)
+{
+	const char *s = getenv("EXFILMON_SENSOR");
+
+	return s && *s ? s : "bpf";
+}
+
 int write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -117,7 +124,7 @@ pid_t daemon_start(const char *config, const char *socket, const char *log)
 		dup2(fd, 1);
 		dup2(fd, 2);
 		execl(prog, "exfilmond", "--config", config, "--foreground",
-		      "--sensor", "bpf", (char *)NULL);
+		      "--sensor", sensor_under_test(), (char *)NULL);
 		_exit(127);
 	}
 	/* READY means the socket exists: loading takes well under 10 s */

@@ -9,6 +9,9 @@
 /* The build folder holding exfilmond and exfilctl ($EXFILMON_BUILD). */
 const char *build_dir(void);
 
+/* The sensor the tests run on: $EXFILMON_SENSOR, "bpf" by default. */
+const char *sensor_under_test(void);
+
 /* Write text to path; 0 or -1. */
 int write_file(const char *path, const char *text);
 

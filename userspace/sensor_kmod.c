@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The kernel module sensor's client: /dev/exfilmon, its records by read()
+ * and its tables by ioctl (include/exfilmon_abi.h). Same records, same
+ * tables as the eBPF sensor; only the transport differs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include "sensor.h"
+
+#define READ_BUF	(256 << 10)
+#define TABLE_BATCH	512
+
+struct sensor_kmod {
+	struct sensor base;
+	int fd;
+	sensor_record_fn fn;
+	void *ctx;
+	char *buf;
+};
+
+#define to_kmod(s) ((struct sensor_kmod *)(s))
+
+static void kmod_close(struct sensor *base)
+{
+	struct sensor_kmod *s = to_kmod(base);
+
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->buf);
+	free(s);
+}
+
+static int kmod_open(struct sensor **out, const struct sensor_limits *lim,
+		     sensor_record_fn fn, void *ctx, char *err, size_t errlen)
+{
+	struct exfilmon_ioc_version v = { .size = sizeof(v) };
+	struct exfilmon_ioc_limits l = {
+		.size = sizeof(l),
+		.max_procs = lim->max_procs,
+		.max_reads = lim->max_reads,
+		.max_sends = lim->max_sends,
+		.max_watch = lim->max_watch,
+	};
+	struct sensor_kmod *s;
+	int ret;
+
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->base.ops = &sensor_kmod_ops;
+	s->fn = fn;
+	s->ctx = ctx;
+	s->buf = malloc(READ_BUF);
+	s->fd = open(EXFILMON_DEV_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (!s->buf || s->fd < 0) {
+		ret = s->buf ? -errno : -ENOMEM;
+		snprintf(err, errlen, "%s: %s%s", EXFILMON_DEV_PATH,
+			 strerror(-ret),
+			 ret == -ENOENT ? " (is exfilmon.ko loaded?)" :
+			 ret == -EBUSY ? " (another exfilmond has it open)" :
+			 "");
+		goto err_close;
+	}
+	if (ioctl(s->fd, EXFILMON_IOC_VERSION, &v)) {
+		ret = -errno;
+		snprintf(err, errlen, "failed to read the module's ABI "
+			 "version: %s", strerror(errno));
+		goto err_close;
+	}
+	s->base.abi_version = v.abi_version;
+	ret = sensor_check_abi(v.abi_version, err, errlen);
+	if (ret)
+		goto err_close;
+	/* the module's parameters cap these; a larger ask is refused */
+	if (ioctl(s->fd, EXFILMON_IOC_SET_LIMITS, &l)) {
+		ret = -errno;
+		snprintf(err, errlen, "failed to set table limits (procs %u, "
+			 "reads %u, sends %u, watch %u): %s; the module's "
+			 "parameters are the upper bounds", l.max_procs,
+			 l.max_reads, l.max_sends, l.max_watch,
+			 strerror(errno));
+		goto err_close;
+	}
+	*out = &s->base;
+	return 0;
+
+err_close:
+	kmod_close(&s->base);
+	return ret;
+}
+
+static int kmod_fd(struct sensor *base)
+{
+	return to_kmod(base)->fd;
+}
+
+static int kmod_poll(struct sensor *base)
+{
+	struct sensor_kmod *s = to_kmod(base);
+	ssize_t n;
+
+	while ((n = read(s->fd, s->buf, READ_BUF)) > 0) {
+		ssize_t off = 0;
+
+		/* the module hands out whole records only */
+		while (off + (ssize_t)sizeof(struct exfilmon_rec_hdr) <= n) {
+			const struct exfilmon_rec_hdr *h =
+				(const void *)(s->buf + off);
+
+			if (h->size < sizeof(*h) || off + h->size > n)
+				return -EPROTO;
+			if (s->fn(s->ctx, h, h->size) < 0)
+				return 0;
+			off += h->size;
+		}
+	}
+	return n < 0 && errno != EAGAIN && errno != EINTR ? -errno : 0;
+}
+
+static int kmod_watch(struct sensor *base, unsigned long cmd,
+		      const struct exfilmon_file_key *key,
+		      const struct exfilmon_watch *w)
+{
+	struct exfilmon_ioc_watch iw = { .size = sizeof(iw) };
+
+	if (key)
+		iw.key = *key;
+	if (w)
+		iw.w = *w;
+	return ioctl(to_kmod(base)->fd, cmd, &iw) ? -errno : 0;
+}
+
+static int kmod_watch_add(struct sensor *base,
+			  const struct exfilmon_file_key *key,
+			  const struct exfilmon_watch *w)
+{
+	return kmod_watch(base, EXFILMON_IOC_WATCH_ADD, key, w);
+}
+
+static int kmod_watch_rm(struct sensor *base,
+			 const struct exfilmon_file_key *key)
+{
+	return kmod_watch(base, EXFILMON_IOC_WATCH_RM, key, NULL);
+}
+
+static int kmod_watch_rm_id(struct sensor *base, uint32_t watch_id)
+{
+	struct exfilmon_watch w = { .watch_id = watch_id };
+
+	return kmod_watch(base, EXFILMON_IOC_WATCH_RM_ID, NULL, &w);
+}
+
+static int kmod_fd_key(struct sensor *base, int fd,
+		       struct exfilmon_file_key *key)
+{
+	struct exfilmon_ioc_fd_key k = { .size = sizeof(k), .fk.fd = fd };
+
+	if (ioctl(to_kmod(base)->fd, EXFILMON_IOC_FD_KEY, &k))
+		return -errno;
+	*key = k.fk.key;
+	return 0;
+}
+
+static int kmod_stats(struct sensor *base, uint64_t stats[EXFILMON_STAT_NR])
+{
+	struct exfilmon_ioc_stats st = { .size = sizeof(st) };
+
+	if (ioctl(to_kmod(base)->fd, EXFILMON_IOC_STATS, &st))
+		return -errno;
+	memcpy(stats, st.stats, sizeof(st.stats));
+	return 0;
+}
+
+static int kmod_proc_get(struct sensor *base, const struct exfilmon_pkey *key,
+			 struct exfilmon_proc *out)
+{
+	struct exfilmon_ioc_proc p = { .size = sizeof(p), .key = *key };
+
+	if (ioctl(to_kmod(base)->fd, EXFILMON_IOC_PROC_GET, &p))
+		return -errno;
+	*out = p.proc;
+	return 0;
+}
+
+static int kmod_proc_forget(struct sensor *base,
+			    const struct exfilmon_pkey *keys, size_t nr)
+{
+	struct exfilmon_ioc_proc p = { .size = sizeof(p) };
+	int ret = 0;
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		p.key = keys[i];
+		if (ioctl(to_kmod(base)->fd, EXFILMON_IOC_PROC_FORGET, &p) &&
+		    errno != ENOENT)
+			ret = -errno;
+	}
+	return ret;
+}
+
+/*
+ * Walk one table in batches; fn returns 1 to have the entry deleted, which
+ * happens after the walk (the cursor is a position in the module's pool).
+ */
+static int table_walk(struct sensor_kmod *s, uint32_t table, size_t esize,
+		      size_t ksize, int (*fn)(void *ctx, const void *k,
+					      const void *v),
+		      void *ctx)
+{
+	struct exfilmon_ioc_table t = { .size = sizeof(t), .table = table };
+	char *batch = malloc(TABLE_BATCH * esize);
+	char *doomed = NULL;
+	size_t nr = 0, cap = 0;
+	int ret = 0;
+
+	if (!batch)
+		return -ENOMEM;
+	for (;;) {
+		uint32_t i;
+
+		t.count = TABLE_BATCH;
+		t.buf = (uintptr_t)batch;
+		if (ioctl(s->fd, EXFILMON_IOC_TABLE_READ, &t)) {
+			ret = -errno;
+			break;
+		}
+		if (!t.count)
+			break;
+		for (i = 0; i < t.count && ret >= 0; i++) {
+			const char *e = batch + i * esize;
+
+			ret = fn(ctx, e, e + ksize);
+			if (ret != 1)
+				continue;
+			ret = 0;
+			if (nr == cap) {
+				char *n = realloc(doomed, (cap ? cap * 2 :
+							   64) * esize);
+
+				if (!n)
+					continue;	/* next time */
+				doomed = n;
+				cap = cap ? cap * 2 : 64;
+			}
+			memcpy(doomed + nr++ * esize, e, esize);
+		}
+		if (ret < 0)
+			break;
+	}
+	if (nr) {
+		t.count = nr;
+		t.buf = (uintptr_t)doomed;
+		if (ioctl(s->fd, EXFILMON_IOC_TABLE_DELETE, &t) && !ret)
+			ret = -errno;
+	}
+	free(doomed);
+	free(batch);
+	return ret;
+}
+
+static int kmod_for_each_proc(struct sensor *base,
+			      int (*fn)(void *ctx,
+					const struct exfilmon_pkey *k,
+					const struct exfilmon_proc *p),
+			      void *ctx)
+{
+	return table_walk(to_kmod(base), EXFILMON_TABLE_PROCS,
+			  sizeof(struct exfilmon_proc_entry),
+			  sizeof(struct exfilmon_pkey),
+			  (int (*)(void *, const void *, const void *))fn, ctx);
+}
+
+static int kmod_for_each_read(struct sensor *base,
+			      int (*fn)(void *ctx,
+					const struct exfilmon_read_key *k,
+					const struct exfilmon_count *c),
+			      void *ctx)
+{
+	return table_walk(to_kmod(base), EXFILMON_TABLE_READS,
+			  sizeof(struct exfilmon_read_entry),
+			  sizeof(struct exfilmon_read_key),
+			  (int (*)(void *, const void *, const void *))fn, ctx);
+}
+
+static int kmod_for_each_send(struct sensor *base,
+			      int (*fn)(void *ctx,
+					const struct exfilmon_send_key *k,
+					const struct exfilmon_count *c),
+			      void *ctx)
+{
+	return table_walk(to_kmod(base), EXFILMON_TABLE_SENDS,
+			  sizeof(struct exfilmon_send_entry),
+			  sizeof(struct exfilmon_send_key),
+			  (int (*)(void *, const void *, const void *))fn, ctx);
+}
+
+const struct sensor_ops sensor_kmod_ops = {
+	.kind = "kmod",
+	.open = kmod_open,
+	.close = kmod_close,
+	.fd = kmod_fd,
+	.poll = kmod_poll,
+	.watch_add = kmod_watch_add,
+	.watch_rm = kmod_watch_rm,
+	.watch_rm_id = kmod_watch_rm_id,
+	.fd_key = kmod_fd_key,
+	.stats = kmod_stats,
+	.proc_get = kmod_proc_get,
+	.proc_forget = kmod_proc_forget,
+	.for_each_proc = kmod_for_each_proc,
+	.for_each_read = kmod_for_each_read,
+	.for_each_send = kmod_for_each_send,
+};
