@@ -48,7 +48,7 @@ TEST_BINS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
 
 .DELETE_ON_ERROR:
-.PHONY: all deps check tests demo clean module module-clean
+.PHONY: all deps check tests demo clean module module-clean dkms-install
 
 all: $(PROGS:%=$(BUILD)/%)
 
@@ -127,6 +127,20 @@ module:
 
 module-clean:
 	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+# The module's source tree for DKMS; registered with dkms unless staged
+# into DESTDIR (packaging).
+DKMS_SRC	= $(DESTDIR)/usr/src/exfilmon-$(VERSION)
+
+dkms-install:
+	$(Q)rm -rf $(DKMS_SRC) && mkdir -p $(DKMS_SRC)/module $(DKMS_SRC)/include
+	$(Q)cp Kbuild $(DKMS_SRC)/
+	$(Q)cp module/Kbuild module/*.c module/*.h $(DKMS_SRC)/module/
+	$(Q)cp include/exfilmon_abi.h $(DKMS_SRC)/include/
+	$(Q)sed 's/@VERSION@/$(VERSION)/' packaging/dkms.conf > $(DKMS_SRC)/dkms.conf
+	$(Q)if [ -z "$(DESTDIR)" ]; then \
+		dkms status exfilmon/$(VERSION) | grep -q . || \
+		dkms add exfilmon/$(VERSION); fi
 
 clean:
 	$(Q)rm -rf $(BUILD)

@@ -32,13 +32,13 @@ struct tree_host {
 	struct corr_alert *alert;
 };
 
-struct seen_read {
-	struct exfilmon_file_key file;
-	uint64_t total;
-};
-
-struct seen_send {
-	struct exfilmon_dest dest;
+/* The last total seen of one (process, file) or (process, destination). */
+struct seen {
+	union {
+		struct exfilmon_file_key file;
+		struct exfilmon_dest dest;
+	} key;	/* zero-padded and compared whole; a dest (family != 0)
+		 * never equals a file key (bytes 16-23 zero) */
 	uint64_t total;
 };
 
@@ -51,10 +51,8 @@ struct seen_send {
 struct cproc {
 	struct hashtab_node node;
 	struct exfilmon_pkey key;
-	struct seen_read *reads;
-	size_t nr_reads;
-	struct seen_send *sends;
-	size_t nr_sends;
+	struct seen *seen;
+	size_t nr_seen;
 };
 
 /* Everything tainted by one origin's reads. */
@@ -175,8 +173,7 @@ static void tree_free(struct tree *t)
 
 static void cproc_free(struct cproc *p)
 {
-	free(p->reads);
-	free(p->sends);
+	free(p->seen);
 	free(p);
 }
 
@@ -387,16 +384,37 @@ static struct tree_file *tree_file(struct tree *t,
 	return f;
 }
 
-/* Bytes new since the last total seen for this (proc, thing). */
-static uint64_t advance(uint64_t *seen, uint64_t total, uint64_t delta)
+/*
+ * Bytes new since the last total seen for (proc, key), where key is a file
+ * or a destination of klen bytes. Totals only grow, so a repeated or late
+ * record adds nothing and a lost one is made up by the next.
+ */
+static uint64_t advance(struct correlator *c, const struct exfilmon_pkey *proc,
+			const void *key, size_t klen, uint64_t total,
+			uint64_t delta)
 {
+	struct cproc *p = cproc_get(c, proc);
+	struct seen k = { 0 }, *s = NULL;
 	uint64_t d;
+	size_t i;
 
+	if (!p)
+		return 0;
+	memcpy(&k.key, key, klen);
+	for (i = 0; i < p->nr_seen && !s; i++)
+		if (!memcmp(&p->seen[i].key, &k.key, sizeof(k.key)))
+			s = &p->seen[i];
+	if (!s) {
+		s = push(&p->seen, &p->nr_seen, sizeof(*s));
+		if (!s)
+			return 0;
+		s->key = k.key;
+	}
 	if (!total)
 		return delta;	/* sensor had no counter: trust the record */
-	d = total > *seen ? total - *seen : 0;
-	if (total > *seen)
-		*seen = total;
+	d = total > s->total ? total - s->total : 0;
+	if (total > s->total)
+		s->total = total;
 	return d;
 }
 
@@ -405,28 +423,12 @@ void corr_read(struct correlator *c, const struct exfilmon_pkey *proc,
 	       const struct exfilmon_file_key *file, uint32_t watch_id,
 	       uint64_t total, uint64_t delta, uint64_t ts_ns)
 {
-	struct cproc *p = cproc_get(c, proc);
-	struct seen_read *s = NULL;
 	struct tree_file *f;
 	struct tree *t;
 	uint64_t d;
 	size_t i;
 
-	if (!p)
-		return;
-	for (i = 0; i < p->nr_reads; i++) {
-		if (!memcmp(&p->reads[i].file, file, sizeof(*file))) {
-			s = &p->reads[i];
-			break;
-		}
-	}
-	if (!s) {
-		s = push(&p->reads, &p->nr_reads, sizeof(*s));
-		if (!s)
-			return;
-		s->file = *file;
-	}
-	d = advance(&s->total, total, delta);
+	d = advance(c, proc, file, sizeof(*file), total, delta);
 	if (!d)
 		return;
 	t = tree_get(c, origin, ts_ns);
@@ -467,32 +469,15 @@ void corr_send(struct correlator *c, const struct exfilmon_pkey *proc,
 	       const struct exfilmon_dest *dest, uint64_t total,
 	       uint64_t delta, uint64_t ts_ns)
 {
-	struct seen_send *s = NULL;
 	struct tree_host *h;
 	struct tree_port *p = NULL;
-	struct cproc *cp;
 	struct tree *t;
 	uint64_t d;
 	size_t i;
 
 	if (config_is_internal(c->cfg, dest->family, dest->addr))
 		return;
-	cp = cproc_get(c, proc);
-	if (!cp)
-		return;
-	for (i = 0; i < cp->nr_sends; i++) {
-		if (!memcmp(&cp->sends[i].dest, dest, sizeof(*dest))) {
-			s = &cp->sends[i];
-			break;
-		}
-	}
-	if (!s) {
-		s = push(&cp->sends, &cp->nr_sends, sizeof(*s));
-		if (!s)
-			return;
-		s->dest = *dest;
-	}
-	d = advance(&s->total, total, delta);
+	d = advance(c, proc, dest, sizeof(*dest), total, delta);
 	if (!d)
 		return;
 	t = tree_get(c, origin, ts_ns);

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "kselftest_harness.h"
+#include "alert_eq.h"
 #include "store.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -68,51 +69,6 @@ static void make_alert(struct alert *a, int n, int64_t updated_us)
 			 "p%d", i);
 		snprintf(a->ancestry[i].exe, sizeof(a->ancestry[i].exe),
 			 "/bin/p%d", i);
-	}
-}
-
-static void assert_alert_eq(struct __test_metadata *_metadata,
-			    const struct alert *e, const struct alert *s)
-{
-	size_t i;
-
-	ASSERT_EQ(e->id, s->id);
-	ASSERT_EQ(e->time_us, s->time_us);
-	ASSERT_EQ(e->updated_us, s->updated_us);
-	ASSERT_EQ(e->first_ns, s->first_ns);
-	ASSERT_EQ(e->last_ns, s->last_ns);
-	ASSERT_EQ(e->severity, s->severity);
-	ASSERT_EQ(e->pid, s->pid);
-	ASSERT_EQ(e->ppid, s->ppid);
-	ASSERT_EQ(e->uid, s->uid);
-	ASSERT_STREQ(e->user, s->user);
-	ASSERT_STREQ(e->comm, s->comm);
-	ASSERT_STREQ(e->exe, s->exe);
-	ASSERT_STREQ(e->cmdline, s->cmdline);
-	ASSERT_STREQ(e->host, s->host);
-	ASSERT_EQ(e->bytes_read, s->bytes_read);
-	ASSERT_EQ(e->bytes_sent, s->bytes_sent);
-	ASSERT_STREQ(e->sensor, s->sensor);
-	ASSERT_STREQ(e->reason, s->reason);
-	ASSERT_EQ(e->nr_files, s->nr_files);
-	for (i = 0; i < e->nr_files; i++) {
-		ASSERT_STREQ(e->files[i].path, s->files[i].path);
-		ASSERT_EQ(e->files[i].bytes_read, s->files[i].bytes_read);
-	}
-	ASSERT_EQ(e->nr_dests, s->nr_dests);
-	for (i = 0; i < e->nr_dests; i++) {
-		ASSERT_STREQ(e->dests[i].addr, s->dests[i].addr);
-		ASSERT_EQ(e->dests[i].port, s->dests[i].port);
-		ASSERT_EQ(e->dests[i].proto, s->dests[i].proto);
-		ASSERT_EQ(e->dests[i].bytes_sent, s->dests[i].bytes_sent);
-	}
-	ASSERT_EQ(e->nr_ancestry, s->nr_ancestry);
-	for (i = 0; i < e->nr_ancestry; i++) {
-		ASSERT_EQ(e->ancestry[i].pid, s->ancestry[i].pid);
-		ASSERT_EQ(e->ancestry[i].ppid, s->ancestry[i].ppid);
-		ASSERT_EQ(e->ancestry[i].uid, s->ancestry[i].uid);
-		ASSERT_STREQ(e->ancestry[i].comm, s->ancestry[i].comm);
-		ASSERT_STREQ(e->ancestry[i].exe, s->ancestry[i].exe);
 	}
 }
 
