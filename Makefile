@@ -43,7 +43,8 @@ SKEL		:= $(BUILD)/exfilmon.skel.h
 KSFT		:= $(BUILD)/kselftest
 TEST_LIB_SRCS	:= $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS	:= $(TEST_LIB_SRCS:tests/lib/%.c=$(BUILD)/tests/lib/%.o)
-TEST_SRCS	:= $(wildcard tests/unit/test_*.c tests/sensor/test_*.c tests/e2e/test_*.c)
+TEST_SRCS	:= $(wildcard tests/unit/test_*.c tests/sensor/test_*.c tests/e2e/test_*.c \
+			     tests/kmod/test_*.c)
 TEST_BINS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
 

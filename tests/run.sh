@@ -10,7 +10,7 @@ logdir=$build/tests/logs
 mkdir -p "$logdir"
 
 for t in "$build"/tests/unit/test_* "$build"/tests/sensor/test_* \
-	 "$build"/tests/e2e/test_*; do
+	 "$build"/tests/e2e/test_* "$build"/tests/kmod/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	log=$logdir/$name.log
