@@ -346,6 +346,8 @@ int main(int argc, char **argv)
 		log_err("failed to start the sensor: %s", err);
 		goto out_corr;
 	}
+	/* counters of a module that outlived an earlier daemon are history */
+	d.sensor->ops->stats(d.sensor, d.seen_stats);
 	ret = watchlist_init(&d.watches, d.sensor);
 	if (ret) {
 		log_err("failed to set up inotify: %s", strerror(-ret));

@@ -36,6 +36,52 @@ static void kmod_close(struct sensor *base)
 	free(s);
 }
 
+static int table_walk(struct sensor_kmod *s, uint32_t table, size_t esize,
+		      size_t ksize, int (*fn)(void *ctx, const void *k,
+					      const void *v),
+		      void *ctx);
+
+static int drop_all(void *ctx, const void *k, const void *v)
+{
+	return 1;
+}
+
+/*
+ * The module's tables outlive the daemon that filled them (unlike a BPF
+ * object's maps, which go with it). Until the daemon resumes from them,
+ * a new daemon starts where an eBPF one would: with empty tables, and the
+ * watch list its config and store give it.
+ */
+static int kmod_reset(struct sensor_kmod *s)
+{
+	static const struct {
+		uint32_t table;
+		size_t esize, ksize;
+	} tables[] = {
+		{ EXFILMON_TABLE_WATCHED, sizeof(struct exfilmon_watch_entry),
+		  sizeof(struct exfilmon_file_key) },
+		{ EXFILMON_TABLE_READS, sizeof(struct exfilmon_read_entry),
+		  sizeof(struct exfilmon_read_key) },
+		{ EXFILMON_TABLE_SENDS, sizeof(struct exfilmon_send_entry),
+		  sizeof(struct exfilmon_send_key) },
+		{ EXFILMON_TABLE_PROCS, sizeof(struct exfilmon_proc_entry),
+		  sizeof(struct exfilmon_pkey) },
+	};
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		ret = table_walk(s, tables[i].table, tables[i].esize,
+				 tables[i].ksize, drop_all, NULL);
+		if (ret)
+			return ret;
+	}
+	/* and records queued for the last daemon describe what is gone */
+	while (read(s->fd, s->buf, READ_BUF) > 0)
+		;
+	return 0;
+}
+
 static int kmod_open(struct sensor **out, const struct sensor_limits *lim,
 		     sensor_record_fn fn, void *ctx, char *err, size_t errlen)
 {
@@ -87,6 +133,12 @@ static int kmod_open(struct sensor **out, const struct sensor_limits *lim,
 			 "parameters are the upper bounds", l.max_procs,
 			 l.max_reads, l.max_sends, l.max_watch,
 			 strerror(errno));
+		goto err_close;
+	}
+	ret = kmod_reset(s);
+	if (ret) {
+		snprintf(err, errlen, "failed to clear the module's tables: "
+			 "%s", strerror(-ret));
 		goto err_close;
 	}
 	*out = &s->base;
