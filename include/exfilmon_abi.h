@@ -229,7 +229,10 @@ struct exfilmon_ioc_watch {
 	struct exfilmon_watch w;
 };
 
-/* in: fk.fd, an fd of the caller's; out: fk.key, as the hooks see it */
+/*
+ * in: fk.fd, an fd of the caller's (O_PATH fds too); out: fk.key, as the
+ * hooks see it
+ */
 struct exfilmon_ioc_fd_key {
 	__u32 size;
 	__u32 flags;
@@ -255,7 +258,10 @@ struct exfilmon_ioc_limits {
 	__u32 max_watch;
 };
 
-/* PROC_GET: key in, proc out (-ENOENT when absent). PROC_FORGET: key. */
+/*
+ * PROC_GET: key in, proc out. PROC_FORGET: key. Both (and WATCH_RM) fail
+ * with -ENOENT when the entry is absent.
+ */
 struct exfilmon_ioc_proc {
 	__u32 size;
 	__u32 flags;
@@ -288,10 +294,12 @@ struct exfilmon_watch_entry {
 	struct exfilmon_watch val;
 };
 
+#define EXFILMON_TABLE_BATCH_MAX 4096	/* TABLE_READ count is cut to this */
+
 /*
- * TABLE_READ: copy up to count entries of table, starting at the opaque
- * cursor (0 first), to the array at buf; on return count holds how many
- * were copied and cursor where to go on (count 0: the end).
+ * TABLE_READ: copy up to count (1..) entries of table, starting at the
+ * opaque cursor (0 first), to the array at buf; on return count holds how
+ * many were copied and cursor where to go on (count 0: the end).
  * TABLE_DELETE: delete the count keys (entry layout, values ignored) at buf.
  */
 struct exfilmon_ioc_table {

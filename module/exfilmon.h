@@ -20,8 +20,8 @@
 #define EXFILMON_RING_KIB_MIN	64
 #define EXFILMON_RING_KIB_MAX	(1U << 20)
 
-/* Most entries one TABLE_READ or TABLE_DELETE ioctl handles. */
-#define EXFILMON_TABLE_BATCH	4096
+/* Most entries one TABLE_READ ioctl returns (a larger count is cut). */
+#define EXFILMON_TABLE_BATCH	EXFILMON_TABLE_BATCH_MAX
 
 /* The four tables, indexed by EXFILMON_TABLE_* (0 is unused). */
 extern struct exfilmon_table exfilmon_tables[EXFILMON_TABLE_WATCHED + 1];
@@ -62,6 +62,7 @@ void exfilmon_hooks_exit(void);
 
 /* Accounting, called from the hooks in atomic context. */
 struct file;
+struct inode;
 struct sock;
 
 bool exfilmon_file_watch(struct file *f, struct exfilmon_file_key *key,

@@ -32,9 +32,11 @@ static struct exfilmon_ring ring;
 DECLARE_WAIT_QUEUE_HEAD(exfilmon_ring_wq);
 
 /*
- * The hooks may run with the scheduler's own locks held nearby (the sched
- * tracepoints), where a direct wake_up() could deadlock on a runqueue lock;
- * an irq_work wakes the reader from a clean context instead.
+ * A wake-up takes the wait queue's lock and the woken task's runqueue lock.
+ * A probe must not take locks the traced code may hold: fork, exec and
+ * exit run deep in the scheduler's process-lifetime code. An irq_work
+ * wakes the reader from its own interrupt once the probe has returned, and
+ * one wake-up covers a burst of records.
  */
 static void ring_wake(struct irq_work *work)
 {
@@ -78,7 +80,8 @@ static void ring_copy_out(unsigned long pos, void *dst, u32 len)
 	memcpy(dst + first, ring.data, len - first);
 }
 
-static int ring_copy_to_user(char __user *dst, unsigned long pos, u32 len)
+static int ring_copy_to_user(char __user *dst, unsigned long pos,
+			     unsigned long len)
 {
 	unsigned long off = pos & (ring.size - 1);
 	unsigned long first = min_t(unsigned long, len, ring.size - off);
@@ -128,27 +131,24 @@ bool exfilmon_ring_pending(void)
  */
 ssize_t exfilmon_ring_read(char __user *buf, size_t count)
 {
+	/* pairs with the writers' release: the records before head are whole */
 	unsigned long head = smp_load_acquire(&ring.head);
-	unsigned long pos = ring.tail;
-	size_t copied = 0;
+	unsigned long tail = ring.tail, end = tail;
+	struct exfilmon_rec_hdr hdr;
 
-	while (pos != head) {
-		struct exfilmon_rec_hdr hdr;
-
-		ring_copy_out(pos, &hdr, sizeof(hdr));
-		if (hdr.size > count - copied)
+	if (tail == head)
+		return 0;
+	while (end != head) {
+		ring_copy_out(end, &hdr, sizeof(hdr));
+		if (hdr.size > count - (end - tail))
 			break;
-		if (ring_copy_to_user(buf + copied, pos, hdr.size)) {
-			if (!copied)
-				return -EFAULT;
-			break;
-		}
-		pos += hdr.size;
-		copied += hdr.size;
+		end += hdr.size;
 	}
-	if (!copied)
-		return pos == head ? 0 : -EINVAL;
+	if (end == tail)
+		return -EINVAL;
+	if (ring_copy_to_user(buf, tail, end - tail))
+		return -EFAULT;
 	/* writers may reuse the bytes once they see the new tail */
-	smp_store_release(&ring.tail, pos);
-	return copied;
+	smp_store_release(&ring.tail, end);
+	return end - tail;
 }

@@ -16,7 +16,7 @@
 #include <linux/types.h>
 
 struct exfilmon_table {
-	spinlock_t lock;		/* everything below but the bounds */
+	spinlock_t lock;		/* entries, buckets, count, limit */
 	struct hlist_head *buckets;
 	void *pool;
 	u32 key_size;

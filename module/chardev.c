@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /dev/exfilmon: the daemon's one door into the module. read() and poll()
+ * drain the record ring; the ioctls of include/exfilmon_abi.h manage the
+ * watch table, read and prune the counter tables and report statistics.
+ * One opener at a time; closing the device changes nothing, so a
+ * restarted daemon resumes with the tables as they are.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitops.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/miscdevice.h>
+#include <linux/mutex.h>
+#include <linux/poll.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include "exfilmon.h"
+
+/* Entries copied per lock hold, and pool slots scanned per lock hold. */
+#define TABLE_CHUNK	64
+#define TABLE_SCAN	1024
+
+static unsigned long dev_busy;		/* bit 0: the device is open */
+static DEFINE_MUTEX(read_mutex);	/* one reader of the ring at a time */
+
+static int exfilmon_open(struct inode *inode, struct file *file)
+{
+	if (test_and_set_bit_lock(0, &dev_busy))
+		return -EBUSY;
+	return nonseekable_open(inode, file);
+}
+
+static int exfilmon_release(struct inode *inode, struct file *file)
+{
+	clear_bit_unlock(0, &dev_busy);
+	return 0;
+}
+
+static ssize_t exfilmon_read(struct file *file, char __user *buf,
+			     size_t count, loff_t *ppos)
+{
+	ssize_t ret;
+
+	if (!count)
+		return 0;
+	for (;;) {
+		if (mutex_lock_interruptible(&read_mutex))
+			return -ERESTARTSYS;
+		ret = exfilmon_ring_read(buf, count);
+		mutex_unlock(&read_mutex);
+		if (ret)
+			return ret;
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		if (wait_event_interruptible(exfilmon_ring_wq,
+					     exfilmon_ring_pending()))
+			return -ERESTARTSYS;
+	}
+}
+
+static __poll_t exfilmon_poll(struct file *file, poll_table *wait)
+{
+	poll_wait(file, &exfilmon_ring_wq, wait);
+	return exfilmon_ring_pending() ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
+/*
+ * Every ioctl argument starts with its size and a flags word: copy it in
+ * and refuse a size or flags this module does not know.
+ */
+static int arg_in(void *arg, size_t size, const void __user *uarg)
+{
+	const struct {
+		__u32 size;
+		__u32 flags;
+	} *head = arg;
+
+	if (copy_from_user(arg, uarg, size))
+		return -EFAULT;
+	if (head->size != size || head->flags)
+		return -EINVAL;
+	return 0;
+}
+
+static int arg_out(void __user *uarg, const void *arg, size_t size)
+{
+	return copy_to_user(uarg, arg, size) ? -EFAULT : 0;
+}
+
+static int ioc_version(void __user *uarg)
+{
+	struct exfilmon_ioc_version a;
+	int err = arg_in(&a, sizeof(a), uarg);
+
+	if (err)
+		return err;
+	if (a.pad)
+		return -EINVAL;
+	a.abi_version = EXFILMON_ABI_MAJOR << 16 | EXFILMON_ABI_MINOR;
+	return arg_out(uarg, &a, sizeof(a));
+}
+
+#define WATCH_FLAGS \
+	(EXFILMON_WATCH_FILE | EXFILMON_WATCH_DIR | EXFILMON_WATCH_VIA_DIR)
+
+/* Insert or replace, like BPF_ANY on the eBPF sensor's map. */
+static int ioc_watch_add(void __user *uarg)
+{
+	struct exfilmon_table *t = exfilmon_watched;
+	struct exfilmon_watch_entry *e;
+	struct exfilmon_ioc_watch a;
+	int err = arg_in(&a, sizeof(a), uarg);
+
+	if (err)
+		return err;
+	if (a.w.flags & ~WATCH_FLAGS)
+		return -EINVAL;
+	spin_lock(&t->lock);
+	e = exfilmon_table_lookup(t, &a.key);
+	if (!e)
+		e = exfilmon_table_insert(t, &a.key);
+	if (e)
+		e->val = a.w;
+	spin_unlock(&t->lock);
+	return e ? 0 : -E2BIG;
+}
+
+static int ioc_watch_rm(void __user *uarg)
+{
+	struct exfilmon_table *t = exfilmon_watched;
+	struct exfilmon_ioc_watch a;
+	int err = arg_in(&a, sizeof(a), uarg);
+
+	if (err)
+		return err;
+	spin_lock(&t->lock);
+	err = exfilmon_table_delete(t, &a.key);
+	spin_unlock(&t->lock);
+	return err;
+}
+
+static bool watch_has_id(const void *entry, const void *ctx)
+{
+	const struct exfilmon_watch_entry *e = entry;
+
+	return e->val.watch_id == *(const u32 *)ctx;
+}
+
+/* Every key of one watch, including those the hooks added (VIA_DIR). */
+static int ioc_watch_rm_id(void __user *uarg)
+{
+	struct exfilmon_table *t = exfilmon_watched;
+	struct exfilmon_ioc_watch a;
+	int err = arg_in(&a, sizeof(a), uarg);
+	u32 cursor = 0;
+
+	if (err)
+		return err;
+	while (cursor < t->size) {
+		spin_lock(&t->lock);
+		exfilmon_table_delete_if(t, &cursor, TABLE_SCAN, watch_has_id,
+					 &a.w.watch_id);
+		spin_unlock(&t->lock);
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * The key the hooks will see for the file behind one of the caller's fds.
+ * fget_raw(): the daemon opens what it watches with O_PATH, so that it
+ * needs no read permission and reads nothing.
+ */
+static int ioc_fd_key(void __user *uarg)
+{
+	struct exfilmon_ioc_fd_key a;
+	int err = arg_in(&a, sizeof(a), uarg);
+	struct file *f;
+
+	if (err)
+		return err;
+	if (a.fk.pad)
+		return -EINVAL;
+	f = fget_raw(a.fk.fd);
+	if (!f)
+		return -EBADF;
+	exfilmon_inode_key(file_inode(f), &a.fk.key);
+	fput(f);
+	return arg_out(uarg, &a, sizeof(a));
+}
+
+static int ioc_stats(void __user *uarg)
+{
+	struct exfilmon_ioc_stats a;
+	int err = arg_in(&a, sizeof(a), uarg);
+
+	if (err)
+		return err;
+	exfilmon_stats_read(a.stats);
+	return arg_out(uarg, &a, sizeof(a));
+}
+
+/*
+ * Lower (or restore) the effective bounds. The module parameters sized the
+ * memory at load; a bound above them cannot be honoured and is refused
+ * rather than silently cut, so the daemon can say so.
+ */
+static int ioc_set_limits(void __user *uarg)
+{
+	struct exfilmon_ioc_limits a;
+	u32 want[EXFILMON_TABLE_WATCHED + 1];
+	unsigned int i;
+	int err;
+
+	err = arg_in(&a, sizeof(a), uarg);
+	if (err)
+		return err;
+	want[EXFILMON_TABLE_PROCS] = a.max_procs;
+	want[EXFILMON_TABLE_READS] = a.max_reads;
+	want[EXFILMON_TABLE_SENDS] = a.max_sends;
+	want[EXFILMON_TABLE_WATCHED] = a.max_watch;
+	for (i = EXFILMON_TABLE_PROCS; i <= EXFILMON_TABLE_WATCHED; i++)
+		if (want[i] > exfilmon_tables[i].size)
+			return -EINVAL;
+	for (i = EXFILMON_TABLE_PROCS; i <= EXFILMON_TABLE_WATCHED; i++) {
+		if (!want[i])
+			continue;
+		spin_lock(&exfilmon_tables[i].lock);
+		exfilmon_tables[i].limit = want[i];
+		spin_unlock(&exfilmon_tables[i].lock);
+	}
+	return 0;
+}
+
+static int ioc_proc_get(void __user *uarg)
+{
+	struct exfilmon_table *t = exfilmon_procs;
+	struct exfilmon_proc_entry *e;
+	struct exfilmon_ioc_proc a;
+	int err = arg_in(&a, sizeof(a), uarg);
+
+	if (err)
+		return err;
+	if (a.key.pad)
+		return -EINVAL;
+	spin_lock(&t->lock);
+	e = exfilmon_table_lookup(t, &a.key);
+	if (e)
+		a.proc = e->val;
+	spin_unlock(&t->lock);
+	if (!e)
+		return -ENOENT;
+	return arg_out(uarg, &a, sizeof(a));
+}
+
+/* The process's entry only: its counters go with TABLE_DELETE. */
+static int ioc_proc_forget(void __user *uarg)
+{
+	struct exfilmon_table *t = exfilmon_procs;
+	struct exfilmon_ioc_proc a;
+	int err = arg_in(&a, sizeof(a), uarg);
+
+	if (err)
+		return err;
+	if (a.key.pad)
+		return -EINVAL;
+	spin_lock(&t->lock);
+	err = exfilmon_table_delete(t, &a.key);
+	spin_unlock(&t->lock);
+	return err;
+}
+
+/*
+ * Copy up to a->count entries from *cursor out to the user's array,
+ * through a bounce buffer: user memory may fault, so it is never touched
+ * with a table's lock held. Slots are scanned in bounded steps so the
+ * hooks never wait long for the lock.
+ */
+static int table_read(struct exfilmon_table *t, struct exfilmon_ioc_table *a)
+{
+	u8 __user *ubuf = u64_to_user_ptr(a->buf);
+	u32 want = min_t(u32, a->count, EXFILMON_TABLE_BATCH);
+	u32 cursor = min_t(u64, a->cursor, t->size);
+	u32 done = 0, n;
+	void *bounce;
+	int err = 0;
+
+	bounce = kmalloc_array(TABLE_CHUNK, t->entry_size, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+	while (done < want && cursor < t->size) {
+		spin_lock(&t->lock);
+		n = exfilmon_table_copy(t, &cursor, bounce,
+					min_t(u32, want - done, TABLE_CHUNK),
+					TABLE_SCAN);
+		spin_unlock(&t->lock);
+		if (copy_to_user(ubuf + (size_t)done * t->entry_size, bounce,
+				 (size_t)n * t->entry_size)) {
+			err = -EFAULT;
+			break;
+		}
+		done += n;
+		cond_resched();
+	}
+	kfree(bounce);
+	a->count = done;
+	a->cursor = cursor;
+	return err;
+}
+
+/*
+ * Delete the a->count keys (in entry layout) at a->buf; absent keys are
+ * skipped. Any count: the daemon deletes all it collected in one call.
+ */
+static int table_delete(struct exfilmon_table *t,
+			const struct exfilmon_ioc_table *a)
+{
+	const u8 __user *ubuf = u64_to_user_ptr(a->buf);
+	u32 done = 0, n, i;
+	void *bounce;
+	int err = 0;
+
+	bounce = kmalloc_array(TABLE_CHUNK, t->entry_size, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+	while (done < a->count) {
+		n = min_t(u32, a->count - done, TABLE_CHUNK);
+		if (copy_from_user(bounce, ubuf + (size_t)done * t->entry_size,
+				   (size_t)n * t->entry_size)) {
+			err = -EFAULT;
+			break;
+		}
+		spin_lock(&t->lock);
+		for (i = 0; i < n; i++)
+			exfilmon_table_delete(t, bounce + i * t->entry_size);
+		spin_unlock(&t->lock);
+		done += n;
+		if (fatal_signal_pending(current)) {
+			err = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	kfree(bounce);
+	return err;
+}
+
+static int ioc_table(unsigned int cmd, void __user *uarg)
+{
+	struct exfilmon_ioc_table a;
+	int err = arg_in(&a, sizeof(a), uarg);
+
+	if (err)
+		return err;
+	if (a.table < EXFILMON_TABLE_PROCS || a.table > EXFILMON_TABLE_WATCHED)
+		return -EINVAL;
+	if (cmd == EXFILMON_IOC_TABLE_DELETE)
+		return table_delete(&exfilmon_tables[a.table], &a);
+	/* count 0 on the way out means the end: it cannot be asked for */
+	if (!a.count)
+		return -EINVAL;
+	err = table_read(&exfilmon_tables[a.table], &a);
+	if (err)
+		return err;
+	return arg_out(uarg, &a, sizeof(a));
+}
+
+static long exfilmon_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case EXFILMON_IOC_VERSION:
+		return ioc_version(uarg);
+	case EXFILMON_IOC_WATCH_ADD:
+		return ioc_watch_add(uarg);
+	case EXFILMON_IOC_WATCH_RM:
+		return ioc_watch_rm(uarg);
+	case EXFILMON_IOC_WATCH_RM_ID:
+		return ioc_watch_rm_id(uarg);
+	case EXFILMON_IOC_FD_KEY:
+		return ioc_fd_key(uarg);
+	case EXFILMON_IOC_STATS:
+		return ioc_stats(uarg);
+	case EXFILMON_IOC_SET_LIMITS:
+		return ioc_set_limits(uarg);
+	case EXFILMON_IOC_PROC_GET:
+		return ioc_proc_get(uarg);
+	case EXFILMON_IOC_PROC_FORGET:
+		return ioc_proc_forget(uarg);
+	case EXFILMON_IOC_TABLE_READ:
+	case EXFILMON_IOC_TABLE_DELETE:
+		return ioc_table(cmd, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations exfilmon_fops = {
+	.owner		= THIS_MODULE,
+	.open		= exfilmon_open,
+	.release	= exfilmon_release,
+	.read		= exfilmon_read,
+	.poll		= exfilmon_poll,
+	.unlocked_ioctl	= exfilmon_ioctl,
+	/* the arguments are fixed-width and the same for 32-bit callers */
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static struct miscdevice exfilmon_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "exfilmon",
+	.fops	= &exfilmon_fops,
+	.mode	= 0600,
+};
+
+int exfilmon_chardev_init(void)
+{
+	return misc_register(&exfilmon_misc);
+}
+
+void exfilmon_chardev_exit(void)
+{
+	misc_deregister(&exfilmon_misc);
+}
