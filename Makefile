@@ -49,6 +49,8 @@ TEST_BINS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
 
 .DELETE_ON_ERROR:
+# test objects are intermediate files: keep them between runs
+.SECONDARY:
 .PHONY: all deps check tests demo clean module module-clean dkms-install
 
 all: $(PROGS:%=$(BUILD)/%)
