@@ -51,7 +51,8 @@ TEST_HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard
 .DELETE_ON_ERROR:
 # test objects are intermediate files: keep them between runs
 .SECONDARY:
-.PHONY: all deps check tests demo clean module module-clean dkms-install
+.PHONY: all deps check tests demo clean module module-clean dkms-install \
+	vmcheck
 
 all: $(PROGS:%=$(BUILD)/%)
 
@@ -115,7 +116,13 @@ tests: all $(TEST_BINS) $(TEST_HELPERS)
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory tests
-	$(Q)tests/run.sh $(BUILD)
+	$(Q)tests/check.sh $(BUILD)
+
+# The suite inside Debian's 6.1 and 6.12 kernels under qemu (TCG), with the
+# eBPF sensor and with exfilmon.ko; see docs/vmcheck.md.
+vmcheck: deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)scripts/vm/vmcheck.sh $(BUILD)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -128,8 +135,11 @@ module:
 	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(C),C=$(C)) \
 		$(if $(filter 1,$(V)),V=1) modules
 
+# Kbuild's own clean would sweep every object under M=, build/ included.
 module-clean:
-	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(Q)rm -f module/*.o module/*.ko module/*.mod module/*.mod.c \
+		module/.*.cmd module/modules.order .*.cmd modules.order \
+		Module.symvers
 
 # The module's source tree for DKMS; registered with dkms unless staged
 # into DESTDIR (packaging).

@@ -7,7 +7,7 @@ set -eu
 PKGS="clang libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 libsqlite3-dev sqlite3 libsystemd-dev libinih-dev libjson-c-dev
 iproute2 linux-source-6.1 xz-utils procps util-linux passwd
-linux-headers-amd64 sparse dkms"
+linux-headers-amd64 sparse dkms dwarves"
 
 missing=
 for p in $PKGS; do

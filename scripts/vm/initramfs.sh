@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# Build the vmcheck guest's initramfs: busybox, iproute2's ip, exfilmond,
-# exfilctl, the test programs and tests/run.sh, every shared library they
-# load, the kernel's modules the tests need, exfilmon.ko when it was built,
-# and tests/vm/init as /init.
+# Build the vmcheck guest's initramfs: busybox, dash as /bin/sh, iproute2's
+# ip, exfilmond, exfilctl, the test programs and tests/run.sh, every shared
+# library they load, the kernel's modules the tests need, exfilmon.ko when
+# it was built, and tests/vm/init as /init.
 #
 # usage: initramfs.sh BUILD KERNEL_DIR OUT.cpio.gz
 #   BUILD       the build folder (make tests done)
@@ -13,7 +13,8 @@
 #   VMCHECK_KMOD_REASON   why there is no module, when VMCHECK_KO is empty
 #   VMCHECK_REQUIRE_KMOD  1: a missing module fails the run
 #   VMCHECK_TESTS         test programs to include, e.g. "unit/test_units
-#                         sensor/test_sensor_bpf" (default: all)
+#                         sensor/test_sensor" (default: all of
+#                         BUILD/tests/*/test_*)
 #   VMCHECK_CYCLES        insmod/rmmod cycles (default 100)
 #
 # The programs are linked dynamically: Debian ships no libsystemd.a (nor a
@@ -76,6 +77,16 @@ copy_elf() {
 	done
 }
 
+# /bin/sh is dash, as on Debian: Debian's static busybox is built with
+# FEATURE_SH_STANDALONE, so its sh would run its own applets before PATH,
+# and the tests' system("ip netns ...") would get busybox's ip, which has
+# no netns. The other commands stay busybox's.
+dash=$(readlink -f "$(command -v dash || echo /bin/dash)")
+[ -x "$dash" ] || die "dash not found (apt-get install dash)"
+copy_elf "$dash" /usr/bin/dash
+rm -f "$stage/usr/bin/sh"
+ln -s dash "$stage/usr/bin/sh"
+
 # busybox's ip has no `ip netns`: the test hosts need iproute2's.
 ip=$(readlink -f "$(command -v ip || echo /sbin/ip)")
 if [ ! -x "$ip" ] || cmp -s "$ip" "$busybox"; then
@@ -98,8 +109,9 @@ if [ -n "${VMCHECK_TESTS:-}" ]; then
 		tests="$tests $build/tests/$t"
 	done
 else
-	tests=$(ls "$build"/tests/unit/test_* "$build"/tests/sensor/test_* \
-		   "$build"/tests/e2e/test_* 2>/dev/null || true)
+	# what tests/run.sh runs: BUILD/tests/*/test_*
+	tests=$(find "$build/tests" -mindepth 2 -maxdepth 2 -type f \
+		-name 'test_*' ! -name '*.*' -perm -u+x | LC_ALL=C sort)
 	[ -n "$tests" ] || die "no test programs under $build/tests (make tests)"
 fi
 for t in $tests $(ls "$build"/tests/helpers/* 2>/dev/null || true); do
@@ -111,7 +123,7 @@ done
 # The kernel's own modules, in load order, and ours.
 cp "$kdir/modules/load" "$stage/lib/modules/$kver/load"
 for m in $(cat "$kdir/modules/load"); do
-	cp "$kdir/modules/$m.ko" "$stage/lib/modules/$kver/"
+	cp "$kdir/modules/$m" "$stage/lib/modules/$kver/$m.ko"
 done
 if [ -n "${VMCHECK_KO:-}" ]; then
 	cp "$VMCHECK_KO" "$stage$ex/exfilmon.ko"

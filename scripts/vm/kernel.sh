@@ -11,7 +11,9 @@
 # VMDIR/kernels/KVER/ holds:
 #   vmlinux        the ELF kernel, for qemu -kernel (PVH entry)
 #   config         its configuration
-#   modules/*.ko   the in-tree modules the guest loads (uncompressed)
+#   modules/NAME   the in-tree modules the guest loads, uncompressed; no
+#                  .ko suffix, which Kbuild's `make clean` of an external
+#                  module in this tree (M=. covers BUILD) would delete
 #   modules/load   their names, in load order (dependencies first)
 #   root/usr/src/linux-headers-KVER   the headers, usable as KDIR
 set -eu
@@ -96,7 +98,18 @@ headers=linux-headers-$kver
 kdir_rel=usr/src/$headers
 
 out=$vmdir/kernels/$kver
-if [ -f "$out/.done" ]; then
+
+# Is everything from an earlier run still there?
+complete() {
+	local m
+	[ -f "$out/.done" ] && [ -s "$out/vmlinux" ] && [ -f "$out/config" ] &&
+		[ -f "$out/root/$kdir_rel/Makefile" ] && [ -f "$out/modules/load" ] ||
+		return 1
+	for m in $(cat "$out/modules/load"); do
+		[ -s "$out/modules/$m" ] || return 1
+	done
+}
+if complete; then
 	echo "$kver"
 	exit 0
 fi
@@ -155,13 +168,14 @@ add_module() {
 		die "unpacking $p from $image_deb failed"
 	f=$tmp/$p
 	case $f in
-	*.ko.xz)	xz -dc "$f" > "$out/modules/$m.ko" ;;
-	*.ko.zst)	zstd -dcq "$f" > "$out/modules/$m.ko" ;;
-	*.ko.gz)	gzip -dc "$f" > "$out/modules/$m.ko" ;;
-	*.ko)		cp "$f" "$out/modules/$m.ko" ;;
+	*.ko.xz)	xz -dc "$f" > "$tmp/$m.ko" ;;
+	*.ko.zst)	zstd -dcq "$f" > "$tmp/$m.ko" ;;
+	*.ko.gz)	gzip -dc "$f" > "$tmp/$m.ko" ;;
+	*.ko)		cp "$f" "$tmp/$m.ko" ;;
 	*)		die "module $p: unknown compression" ;;
 	esac
-	for dep in $(modinfo -F depends "$out/modules/$m.ko" | tr , ' '); do
+	cp "$tmp/$m.ko" "$out/modules/$m"
+	for dep in $(modinfo -F depends "$tmp/$m.ko" | tr , ' '); do
 		add_module "$dep"
 	done
 	grep -qx "$m" "$out/modules/load" || echo "$m" >> "$out/modules/load"
