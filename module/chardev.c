@@ -66,6 +66,12 @@ static ssize_t exfilmon_read(struct file *file, char __user *buf,
 static __poll_t exfilmon_poll(struct file *file, poll_table *wait)
 {
 	poll_wait(file, &exfilmon_ring_wq, wait);
+	/*
+	 * Pairs with the writer's publish-then-wq_has_sleeper(): the queue
+	 * insertion must be visible before the head is read, or a record
+	 * published meanwhile wakes nobody (as in sock_poll_wait()).
+	 */
+	smp_mb();
 	return exfilmon_ring_pending() ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
@@ -144,6 +150,14 @@ static int ioc_watch_rm(void __user *uarg)
 	return err;
 }
 
+static bool watch_dir_has_id(const void *entry, const void *ctx)
+{
+	const struct exfilmon_watch_entry *e = entry;
+
+	return e->val.watch_id == *(const u32 *)ctx &&
+	       (e->val.flags & EXFILMON_WATCH_DIR);
+}
+
 static bool watch_has_id(const void *entry, const void *ctx)
 {
 	const struct exfilmon_watch_entry *e = entry;
@@ -151,23 +165,36 @@ static bool watch_has_id(const void *entry, const void *ctx)
 	return e->val.watch_id == *(const u32 *)ctx;
 }
 
-/* Every key of one watch, including those the hooks added (VIA_DIR). */
-static int ioc_watch_rm_id(void __user *uarg)
+static void watch_scan_delete(bool (*match)(const void *, const void *),
+			      const u32 *id)
 {
 	struct exfilmon_table *t = exfilmon_watched;
-	struct exfilmon_ioc_watch a;
-	int err = arg_in(&a, sizeof(a), uarg);
 	u32 cursor = 0;
 
-	if (err)
-		return err;
 	while (cursor < t->size) {
 		spin_lock(&t->lock);
-		exfilmon_table_delete_if(t, &cursor, TABLE_SCAN, watch_has_id,
-					 &a.w.watch_id);
+		exfilmon_table_delete_if(t, &cursor, TABLE_SCAN, match, id);
 		spin_unlock(&t->lock);
 		cond_resched();
 	}
+}
+
+/*
+ * Every key of one watch, including those the hooks added (VIA_DIR). The
+ * directories go first: while one is left, a read through it can add a
+ * VIA_DIR file entry into a slot the scan has already passed (the free
+ * list hands out the slot just freed). With none left, no new entry of
+ * this id can appear, and the second scan takes the rest.
+ */
+static int ioc_watch_rm_id(void __user *uarg)
+{
+	struct exfilmon_ioc_watch a;
+	int err = arg_in(&a, sizeof(a), uarg);
+
+	if (err)
+		return err;
+	watch_scan_delete(watch_dir_has_id, &a.w.watch_id);
+	watch_scan_delete(watch_has_id, &a.w.watch_id);
 	return 0;
 }
 
