@@ -17,7 +17,6 @@
 
 struct daemon {
 	struct config cfg;
-	const char *sensor_kind;	/* as asked: auto, bpf, kmod */
 	struct sensor *sensor;
 	struct store *store;
 	struct jsonlog *jsonlog;
@@ -27,7 +26,6 @@ struct daemon {
 	gid_t reader_gid;		/* (gid_t)-1: root only */
 
 	uint64_t started_ns;		/* CLOCK_BOOTTIME */
-	uint64_t records;		/* records handled */
 	uint64_t seen_stats[EXFILMON_STAT_NR];	/* sensor counters acted on */
 	struct exfilmon_pkey *exited;	/* tracked processes to collect */
 	size_t nr_exited;

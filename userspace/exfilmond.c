@@ -301,7 +301,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "exfilmond: %s\n", err);
 		return 1;
 	}
-	d.sensor_kind = env.sensor;
 	d.started_ns = now_boot_ns();
 	d.reader_gid = reader_gid(d.cfg.group);
 

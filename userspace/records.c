@@ -49,7 +49,6 @@ int daemon_on_record(void *ctx, const struct exfilmon_rec_hdr *h, size_t len)
 	struct daemon *d = ctx;
 	const struct exfilmon_rec_io *io = (const void *)h;
 
-	d->records++;
 	switch (h->type) {
 	case EXFILMON_REC_FORK:
 		if (len >= sizeof(struct exfilmon_rec_fork))
