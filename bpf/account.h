@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * In-kernel accounting: every watched byte read and every byte a tracked
- * process sends is added to the tables first, then announced on the ring
- * buffer. A record that finds the ring full is counted and dropped; the
- * tables still hold the bytes, and the next record carries the totals.
+ * In-kernel accounting: every watched byte read, every byte of taint that
+ * moves, and every byte a tracked process sends is added to the tables
+ * first, then announced on the ring buffer. A record that finds the ring
+ * full is counted and dropped; the tables still hold the bytes, and the
+ * next record carries the totals.
  */
 #ifndef EXFILMON_BPF_ACCOUNT_H
 #define EXFILMON_BPF_ACCOUNT_H
@@ -35,58 +36,82 @@ static __always_inline struct exfilmon_count *count_get(void *map, void *key,
 	return bpf_map_lookup_elem(map, key);
 }
 
-static __always_inline void emit_io(const struct exfilmon_pkey *pkey,
-				    __u64 now, __u32 op, __u64 delta,
-				    const struct exfilmon_count *total,
-				    const struct exfilmon_proc *proc,
-				    const struct exfilmon_file_key *file,
-				    __u32 watch_id,
-				    const struct exfilmon_dest *dest)
+/* One movement of data: BPF calls take at most five arguments. */
+struct xfer {
+	__u64 n;	/* bytes the syscall moved */
+	__u32 op;	/* EXFILMON_OP_* */
+	__u32 chan;	/* EXFILMON_CHAN_* of a carry */
+};
+
+/* What one REC_READ, REC_FLOW or REC_SEND says. */
+struct io_rec {
+	__u16 type;
+	__u32 op;
+	__u32 watch_id;
+	__u32 chan;
+	__u64 delta;
+	const struct exfilmon_count *total;
+	const struct exfilmon_file_key *obj;
+	const struct exfilmon_dest *dest;
+	const struct exfilmon_pkey *peer;
+};
+
+/* Not inlined: one copy serves every hook, and its stack is its own. */
+static __noinline void emit_io(const struct exfilmon_pkey *pkey, __u64 now,
+			       const struct io_rec *io,
+			       const struct exfilmon_proc *proc)
 {
 	struct exfilmon_rec_io *r;
 
+	if (!pkey || !io || !proc)
+		return;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		stat_add(EXFILMON_STAT_DROPPED, 1);
 		return;
 	}
-	r->hdr.type = file ? EXFILMON_REC_READ : EXFILMON_REC_SEND;
+	r->hdr.type = io->type;
 	r->hdr.size = sizeof(*r);
 	r->hdr.pad = 0;
 	r->hdr.ts_ns = now;
 	r->hdr.proc = *pkey;
-	r->delta = delta;
-	r->op = op;
-	r->watch_id = watch_id;
-	if (total)
-		r->total = *total;
+	r->delta = io->delta;
+	r->op = io->op;
+	r->watch_id = io->watch_id;
+	r->chan = io->chan;
+	r->pad = 0;
+	if (io->total)
+		r->total = *io->total;
 	else
 		__builtin_memset(&r->total, 0, sizeof(r->total));
 	r->proc = *proc;
-	if (file)
-		r->file = *file;
+	if (io->obj)
+		r->file = *io->obj;
 	else
 		__builtin_memset(&r->file, 0, sizeof(r->file));
-	if (dest)
-		r->dest = *dest;
+	if (io->dest)
+		r->dest = *io->dest;
 	else
 		__builtin_memset(&r->dest, 0, sizeof(r->dest));
+	if (io->peer)
+		r->peer = *io->peer;
+	else
+		__builtin_memset(&r->peer, 0, sizeof(r->peer));
 	bpf_ringbuf_submit(r, 0);
 	stat_add(EXFILMON_STAT_EVENTS, 1);
 }
 
-/* The current process's entry, created when create is set. */
+/* The process's entry, created (tracked from now on) when absent. */
 static __always_inline struct exfilmon_proc *
-proc_get(const struct exfilmon_pkey *pkey, __u64 now, bool create)
+proc_get(struct task_struct *t, const struct exfilmon_pkey *pkey, __u64 now,
+	 __u32 watch_id)
 {
 	struct exfilmon_proc *p = bpf_map_lookup_elem(&procs, pkey);
 	struct exfilmon_proc init = {};
-	struct task_struct *t;
 
-	if (p || !create)
+	if (p)
 		return p;
-	t = bpf_get_current_task_btf();
-	init.origin = *pkey;
+	init.watch_id = watch_id;
 	init.first_ns = now;
 	init.ppid = BPF_CORE_READ(t, real_parent, tgid);
 	if (bpf_map_update_elem(&procs, pkey, &init, BPF_NOEXIST) == -E2BIG) {
@@ -96,44 +121,81 @@ proc_get(const struct exfilmon_pkey *pkey, __u64 now, bool create)
 	return bpf_map_lookup_elem(&procs, pkey);
 }
 
-/* bytes of watched file (key, w) were read by the current process. */
-static __always_inline void account_read(__u32 op,
-					 const struct exfilmon_file_key *key,
-					 const struct exfilmon_watch *w,
-					 __u64 bytes)
+/*
+ * p took taint through obj, and has now taken inflow bytes through it in
+ * all: the largest inflow names where p's data came from. Two threads of
+ * p racing here can leave a mixed source; only the chain's wording, never
+ * a byte count, depends on it.
+ */
+static __always_inline void src_update(struct exfilmon_proc *p, __u32 chan,
+				       const struct exfilmon_pkey *from,
+				       const struct exfilmon_file_key *obj,
+				       __u64 inflow)
 {
+	if (inflow <= p->src_bytes)
+		return;
+	p->src_chan = chan;
+	if (from)
+		p->src = *from;
+	else
+		__builtin_memset(&p->src, 0, sizeof(p->src));
+	p->src_obj = *obj;
+	p->src_bytes = inflow;
+}
+
+/* bytes of configured watched file key (watch w) were read by t. */
+static __noinline void account_read(struct task_struct *t,
+				     const struct exfilmon_pkey *pkey,
+				     const struct exfilmon_file_key *key,
+				     const struct exfilmon_obj *w,
+				     const struct xfer *x)
+{
+	__u64 bytes = x->n;
 	struct exfilmon_read_key rkey = {};
 	struct exfilmon_count *c;
 	struct exfilmon_proc *p;
 	__u64 now = bpf_ktime_get_boot_ns();
+	struct io_rec io = {
+		.type = EXFILMON_REC_READ, .op = x->op,
+		.watch_id = w->watch_id, .chan = EXFILMON_CHAN_READ,
+		.delta = x->n, .obj = key,
+	};
 
-	current_pkey(&rkey.proc);
-	p = proc_get(&rkey.proc, now, true);
+	p = proc_get(t, pkey, now, w->watch_id);
 	if (!p) {
 		stat_add(EXFILMON_STAT_LOST_READ_BYTES, bytes);
 		return;
 	}
 	__sync_fetch_and_add(&p->bytes_read, bytes);
+	__sync_fetch_and_add(&p->taint, bytes);
 	p->last_ns = now;
 
 	/* A full (proc, file) table loses which file, never the volume:
-	 * the process total above already holds the bytes. */
+	 * the process totals above already hold the bytes. */
+	rkey.proc = *pkey;
 	rkey.file = *key;
 	c = count_get(&reads, &rkey, EXFILMON_STAT_READ_FULL);
-	if (c)
+	if (c) {
 		count_add(c, bytes, now);
-	emit_io(&rkey.proc, now, op, bytes, c, p, key, w->watch_id, NULL);
+		src_update(p, EXFILMON_CHAN_READ, NULL, key, c->bytes);
+	}
+	io.total = c;
+	emit_io(pkey, now, &io, p);
 }
 
-/* bytes went to dest from the current, tracked, process p. */
-static __always_inline void account_send(__u32 op, struct exfilmon_proc *p,
-					 const struct exfilmon_pkey *pkey,
-					 const struct exfilmon_dest *dest,
-					 __u64 bytes)
+/* bytes went to dest from the tracked process p. */
+static __noinline void account_send(__u32 op, struct exfilmon_proc *p,
+				     const struct exfilmon_pkey *pkey,
+				     const struct exfilmon_dest *dest,
+				     __u64 bytes)
 {
 	struct exfilmon_send_key skey = {};
 	struct exfilmon_count *c;
 	__u64 now = bpf_ktime_get_boot_ns();
+	struct io_rec io = {
+		.type = EXFILMON_REC_SEND, .op = op, .delta = bytes,
+		.dest = dest,
+	};
 
 	__sync_fetch_and_add(&p->bytes_sent, bytes);
 	p->last_ns = now;
@@ -144,7 +206,8 @@ static __always_inline void account_send(__u32 op, struct exfilmon_proc *p,
 		count_add(c, bytes, now);
 	else
 		stat_add(EXFILMON_STAT_LOST_SEND_BYTES, bytes);
-	emit_io(pkey, now, op, bytes, c, p, NULL, 0, dest);
+	io.total = c;
+	emit_io(pkey, now, &io, p);
 }
 
 #endif /* EXFILMON_BPF_ACCOUNT_H */

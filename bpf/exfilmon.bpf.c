@@ -23,8 +23,14 @@ EXFILMON_ABI_ASSERTS;
 #include "task.h"
 #include "account.h"
 #include "net.h"
+#include "path.h"
+#include "flow.h"
 
 #define MAP_ANONYMOUS	0x20
+#define MAP_TYPE	0x0f
+#define MAP_SHARED	0x01
+#define MAP_SHARED_VALIDATE 0x03
+#define PROT_WRITE	0x2
 #define UIO_MAXIOV	1024
 
 char LICENSE[] SEC("license") = "GPL";
@@ -35,85 +41,150 @@ __u32 iter_tgid;
 /* Userspace checks this against its own EXFILMON_ABI_MAJOR. */
 const volatile __u32 abi_version = EXFILMON_ABI_MAJOR << 16 | EXFILMON_ABI_MINOR;
 
-/*
- * The watch entry covering f: f's own inode, or, for a regular file, the
- * directory holding it (so files created in a watched directory later are
- * covered without the daemon having to see them appear). A file first
- * matched through its directory is then watched by its own inode too, so a
- * hard link or a rename out of the directory does not shed the watch.
- */
-static __always_inline struct exfilmon_watch *
-file_watch(struct file *f, struct exfilmon_file_key *key)
+/* The stream key of what a reader of pipe or socket f receives. */
+static __always_inline int stream_key_of_read(struct file *f, __u32 mode,
+					      struct exfilmon_file_key *key)
 {
-	struct inode *inode = BPF_CORE_READ(f, f_inode);
-	struct exfilmon_file_key dir;
-	struct exfilmon_watch *w;
+	struct sock *sk;
 
-	/* pipes, sockets and ttys are never watched data: stop here */
-	if ((BPF_CORE_READ(inode, i_mode) & S_IFMT) != S_IFREG)
-		return NULL;
-	inode_key(inode, key);
-	w = bpf_map_lookup_elem(&watched, key);
-	if (w)
-		return w;
-	inode_key(BPF_CORE_READ(f, f_path.dentry, d_parent, d_inode), &dir);
-	w = bpf_map_lookup_elem(&watched, &dir);
-	if (!w || !(w->flags & EXFILMON_WATCH_DIR))
-		return NULL;
-	{
-		struct exfilmon_watch fw = {
-			.flags = EXFILMON_WATCH_FILE | EXFILMON_WATCH_VIA_DIR,
-			.watch_id = w->watch_id,
-		};
-
-		/* a full table only costs the hard-link protection */
-		bpf_map_update_elem(&watched, key, &fw, BPF_NOEXIST);
+	if (mode == S_IFIFO) {
+		inode_key(BPF_CORE_READ(f, f_inode), key);
+		return 0;
 	}
-	return w;
+	if (mode != S_IFSOCK)
+		return -1;
+	sk = file_sock(f);
+	if (!sk)
+		return -1;
+	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_UNIX) {
+		key->dev = EXFILMON_KEY_TAG_UNIX;
+		key->ino = (__u64)sk;
+		return 0;
+	}
+	if (!inet_sock_of(sk))
+		return -1;
+	inet_key_of_recv(sk, key);
+	return 0;
+}
+
+/* t (current, or an io_uring request's task) read ret bytes from f. */
+static __noinline void read_file(struct task_struct *t, __u32 op,
+				 struct file *f, long ret)
+{
+	struct exfilmon_file_key key;
+	struct xfer x = { .n = ret, .op = op };
+	struct exfilmon_obj *o;
+	struct inode *inode;
+	__u32 mode;
+
+	if (ret <= 0 || !f)
+		return;
+	inode = BPF_CORE_READ(f, f_inode);
+	mode = inode_mode(inode);
+	if (mode == S_IFREG) {
+		o = file_watch(f, inode, &key);
+		if (!o)
+			return;
+		if (o->flags & EXFILMON_OBJ_DERIVED) {
+			take(t, &key, o, &x);
+		} else {
+			struct exfilmon_pkey pkey;
+
+			task_pkey(t, &pkey);
+			account_read(t, &pkey, &key, o, &x);
+		}
+		return;
+	}
+	/* pipes, sockets: only while some stream holds taint */
+	if (!streams_live || stream_key_of_read(f, mode, &key))
+		return;
+	o = bpf_map_lookup_elem(&streams, &key);
+	if (o)
+		take(t, &key, o, &x);
 }
 
 static __always_inline void on_read(__u32 op, __u32 fd, long ret)
 {
-	struct exfilmon_file_key key;
-	struct exfilmon_watch *w;
-	struct file *f;
-
-	if (ret <= 0)
-		return;
-	f = fd_file(fd);
-	if (!f)
-		return;
-	w = file_watch(f, &key);
-	if (w)
-		account_read(op, &key, w, ret);
+	if (ret > 0)
+		read_file(bpf_get_current_task_btf(), op, fd_file(fd), ret);
 }
 
-/* A send of ret bytes on fd; uaddr is the caller's sockaddr, if any. */
-static __always_inline void on_send(__u32 op, __u32 fd, long ret,
-				    const void *uaddr, __u32 ulen)
+/*
+ * t wrote ret bytes to f; uaddr is the caller's sockaddr, if any. Only a
+ * tracked (tainted) process goes past the first lookup: sends count and
+ * taint moves only from there.
+ */
+static __noinline void write_file(struct task_struct *t, struct file *f,
+				  struct xfer *x, const void *uaddr, __u32 ulen)
 {
+	struct exfilmon_file_key key;
 	struct exfilmon_pkey pkey;
 	struct exfilmon_dest dest = {};
 	struct exfilmon_proc *p;
 	struct sock *sk;
-	struct file *f;
+	__u32 mode;
 
-	if (ret <= 0)
+	if (!f)
 		return;
 	/* the hot path: a process that never touched watched data stops at
 	 * this one lookup */
-	current_pkey(&pkey);
+	task_pkey(t, &pkey);
 	p = bpf_map_lookup_elem(&procs, &pkey);
 	if (!p)
 		return;
-	f = fd_file(fd);
-	if (!f)
+	mode = inode_mode(BPF_CORE_READ(f, f_inode));
+	if (mode == S_IFREG) {
+		x->chan = EXFILMON_CHAN_FILE;
+		carry_file(p, &pkey, f, x);
 		return;
-	sk = file_inet_sock(f);
+	}
+	if (mode == S_IFIFO) {
+		inode_key(BPF_CORE_READ(f, f_inode), &key);
+		x->chan = EXFILMON_CHAN_PIPE;
+		carry_stream(p, &pkey, &key, x);
+		return;
+	}
+	if (mode != S_IFSOCK)
+		return;
+	sk = file_sock(f);
+	if (!sk)
+		return;
+	if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_UNIX) {
+		struct unix_sock *u = (void *)sk;
+		struct sock *peer = BPF_CORE_READ(u, peer);
+
+		/* an unconnected datagram send names its peer by path: a
+		 * known gap (docs/flow.md) */
+		if (!peer)
+			return;
+		key.dev = EXFILMON_KEY_TAG_UNIX;
+		key.ino = (__u64)peer;
+		x->chan = EXFILMON_CHAN_UNIX;
+		carry_stream(p, &pkey, &key, x);
+		return;
+	}
+	sk = inet_sock_of(sk);
 	if (!sk)
 		return;
 	dest_of_send(sk, uaddr, ulen, &dest);
-	account_send(op, p, &pkey, &dest, ret);
+	if (dest_is_loopback(&dest)) {
+		inet_key_of_send(sk, &dest, &key);
+		x->chan = dest.proto == EXFILMON_PROTO_TCP ?
+			  EXFILMON_CHAN_TCP : EXFILMON_CHAN_UDP;
+		carry_stream(p, &pkey, &key, x);
+		return;
+	}
+	account_send(x->op, p, &pkey, &dest, x->n);
+}
+
+static __always_inline void on_send(__u32 op, __u32 fd, long ret,
+				    const void *uaddr, __u32 ulen)
+{
+	struct xfer x = { .n = ret, .op = op };
+
+	if (ret > 0)
+		write_file(bpf_get_current_task_btf(), fd_file(fd), &x, uaddr,
+			   ulen);
 }
 
 #define READ_TP(name, op)						\
@@ -129,7 +200,60 @@ READ_TP(pread64, EXFILMON_OP_PREAD64)
 READ_TP(readv, EXFILMON_OP_READV)
 READ_TP(preadv, EXFILMON_OP_PREADV)
 READ_TP(preadv2, EXFILMON_OP_PREADV2)
-READ_TP(copy_file_range, EXFILMON_OP_COPY_FILE_RANGE)
+
+/*
+ * recv paths only matter for taint passed through a socket: a socket read
+ * is never watched data itself. read_file() checks streams_live first.
+ */
+READ_TP(recvfrom, EXFILMON_OP_RECVFROM)
+READ_TP(recvmsg, EXFILMON_OP_RECVMSG)
+
+struct mmsg_ctx {
+	struct mmsghdr *vec;
+	__u32 fd;
+};
+
+static long mmsg_recv_one(__u32 i, struct mmsg_ctx *c)
+{
+	__u32 len = 0;
+
+	if (bpf_probe_read_user(&len, sizeof(len), &c->vec[i].msg_len))
+		return 1;
+	on_read(EXFILMON_OP_RECVMMSG, c->fd, len);
+	return 0;
+}
+
+/*
+ * recvmmsg(fd, vec, vlen, flags, timeout) returns how many messages came;
+ * the kernel has written each one's byte count into vec[i].msg_len.
+ */
+SEC("tracepoint/syscalls/sys_exit_recvmmsg")
+int tp_exit_recvmmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs;
+	struct mmsg_ctx c = {};
+	long n = ctx->ret;
+
+	if (n <= 0 || !streams_live)
+		return 0;
+	regs = syscall_regs();
+	c.fd = SYSCALL_ARG1(regs);
+	c.vec = (struct mmsghdr *)SYSCALL_ARG2(regs);
+	bpf_loop(n > UIO_MAXIOV ? UIO_MAXIOV : n, mmsg_recv_one, &c, 0);
+	return 0;
+}
+
+/* copy_file_range(fd_in, off_in, fd_out, off_out, len, flags): cp's way */
+SEC("tracepoint/syscalls/sys_exit_copy_file_range")
+int tp_exit_copy_file_range(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs = syscall_regs();
+
+	on_read(EXFILMON_OP_COPY_FILE_RANGE, SYSCALL_ARG1(regs), ctx->ret);
+	on_send(EXFILMON_OP_COPY_FILE_RANGE, SYSCALL_ARG3(regs), ctx->ret,
+		NULL, 0);
+	return 0;
+}
 
 SEC("tracepoint/syscalls/sys_exit_write")
 int tp_exit_write(struct trace_event_raw_sys_exit *ctx)
@@ -150,6 +274,7 @@ int tp_exit_##name(struct trace_event_raw_sys_exit *ctx)		\
 
 /* pwritev*() with offset -1 write to a socket like writev() */
 WRITEV_TP(writev)
+WRITEV_TP(pwrite64)
 WRITEV_TP(pwritev)
 WRITEV_TP(pwritev2)
 
@@ -178,11 +303,6 @@ int tp_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 		msg.msg_name, msg.msg_namelen);
 	return 0;
 }
-
-struct mmsg_ctx {
-	struct mmsghdr *vec;
-	__u32 fd;
-};
 
 static long mmsg_one(__u32 i, struct mmsg_ctx *c)
 {
@@ -249,26 +369,25 @@ int tp_exit_splice(struct trace_event_raw_sys_exit *ctx)
  * mmap(addr, len, prot, flags, fd, off): once mapped, the pages can be read
  * with no further syscall, so the mapped length of the file (up to its end)
  * counts as read, whatever the protection: PROT_NONE or write-only maps can
- * be made readable later with mprotect() without another mmap().
+ * be made readable later with mprotect() without another mmap(). For the
+ * same reason a shared writable mapping by a tainted process is a write of
+ * its length into the file (chan SHM): the stores that follow are not seen.
  */
 SEC("tracepoint/syscalls/sys_exit_mmap")
 int tp_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = syscall_regs();
-	struct exfilmon_file_key key;
-	struct exfilmon_watch *w;
-	__u64 len, off, size;
+	struct task_struct *t;
+	__u64 len, off, size, flags;
 	struct file *f;
 
 	if (ctx->ret < 0)
 		return 0;
-	if (SYSCALL_ARG4(regs) & MAP_ANONYMOUS)
+	flags = SYSCALL_ARG4(regs);
+	if (flags & MAP_ANONYMOUS)
 		return 0;
 	f = fd_file(SYSCALL_ARG5(regs));
-	if (!f)
-		return 0;
-	w = file_watch(f, &key);
-	if (!w)
+	if (!f || inode_mode(BPF_CORE_READ(f, f_inode)) != S_IFREG)
 		return 0;
 	len = SYSCALL_ARG2(regs);
 	off = SYSCALL_ARG6(regs);
@@ -277,7 +396,102 @@ int tp_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	if (len > size - off)
 		len = size - off;
-	account_read(EXFILMON_OP_MMAP, &key, w, len);
+	t = bpf_get_current_task_btf();
+	read_file(t, EXFILMON_OP_MMAP, f, len);
+	flags &= MAP_TYPE;
+	if ((flags == MAP_SHARED || flags == MAP_SHARED_VALIDATE) &&
+	    (SYSCALL_ARG3(regs) & PROT_WRITE)) {
+		struct exfilmon_pkey pkey;
+		struct exfilmon_proc *p;
+
+		task_pkey(t, &pkey);
+		p = bpf_map_lookup_elem(&procs, &pkey);
+		struct xfer x = {
+			.n = len, .op = EXFILMON_OP_MMAP_SHARED,
+			.chan = EXFILMON_CHAN_SHM,
+		};
+
+		if (p)
+			carry_file(p, &pkey, f, &x);
+	}
+	return 0;
+}
+
+/* io_uring opcodes (include/uapi/linux/io_uring.h, stable numbers) */
+#define IORING_OP_READV		1
+#define IORING_OP_WRITEV	2
+#define IORING_OP_READ_FIXED	4
+#define IORING_OP_WRITE_FIXED	5
+#define IORING_OP_SENDMSG	9
+#define IORING_OP_RECVMSG	10
+#define IORING_OP_READ		22
+#define IORING_OP_WRITE		23
+#define IORING_OP_SEND		26
+#define IORING_OP_RECV		27
+#define IORING_OP_SEND_ZC	47
+#define IORING_OP_SENDMSG_ZC	48
+
+/* Before 6.13 the request named its task directly. */
+struct io_kiocb___task {
+	struct task_struct *task;
+} __attribute__((preserve_access_index));
+
+static __always_inline struct task_struct *io_req_task(struct io_kiocb *req)
+{
+	if (bpf_core_field_exists(struct io_kiocb___task, task))
+		return BPF_CORE_READ((struct io_kiocb___task *)req, task);
+	return BPF_CORE_READ(req, tctx, task);
+}
+
+/*
+ * An io_uring request completed. Reads and sends submitted through a ring
+ * never enter read() or sendmsg(), so they are counted here, with the
+ * request's own file and its result, for the task that submitted it (the
+ * completion may run in an io-wq worker or the SQPOLL thread). The
+ * tracepoint's arguments changed in 6.3; the request is the second in
+ * every version, and carries its result in req->cqe.res.
+ */
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(io_uring_complete, void *ctx_, void *req_)
+{
+	struct io_kiocb *req = req_;
+	struct task_struct *t;
+	struct file *f;
+	__u8 opcode;
+	int res;
+
+	if (!req)
+		return 0;	/* an overflow or auxiliary completion */
+	res = BPF_CORE_READ(req, cqe.res);
+	if (res <= 0)
+		return 0;
+	opcode = BPF_CORE_READ(req, opcode);
+	f = BPF_CORE_READ(req, file);
+	t = io_req_task(req);
+	if (!f || !t)
+		return 0;
+	switch (opcode) {
+	case IORING_OP_READV:
+	case IORING_OP_READ_FIXED:
+	case IORING_OP_READ:
+	case IORING_OP_RECVMSG:
+	case IORING_OP_RECV:
+		read_file(t, EXFILMON_OP_IO_URING, f, res);
+		break;
+	case IORING_OP_WRITEV:
+	case IORING_OP_WRITE_FIXED:
+	case IORING_OP_WRITE:
+	case IORING_OP_SENDMSG:
+	case IORING_OP_SEND:
+	case IORING_OP_SEND_ZC:
+	case IORING_OP_SENDMSG_ZC:
+	{
+		struct xfer x = { .n = res, .op = EXFILMON_OP_IO_URING };
+
+		write_file(t, f, &x, NULL, 0);
+		break;
+	}
+	}
 	return 0;
 }
 
@@ -304,9 +518,12 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent,
 	if (pp) {
 		struct exfilmon_proc cp = {};
 
-		cp.origin = pp->origin;
-		cp.bytes_inherited = pp->bytes_read + pp->bytes_inherited;
+		cp.watch_id = pp->watch_id;
+		cp.taint = pp->taint;
 		cp.flags = EXFILMON_PROC_INHERITED;
+		cp.src_chan = EXFILMON_CHAN_FORK;
+		cp.src = ppk;
+		cp.src_bytes = cp.taint;
 		cp.ppid = ppk.tgid;
 		cp.first_ns = now;
 		cp.last_ns = now;

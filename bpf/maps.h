@@ -17,8 +17,16 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct exfilmon_file_key);
-	__type(value, struct exfilmon_watch);
+	__type(value, struct exfilmon_obj);
 } watched SEC(".maps");
+
+/* Pipes, sockets and loopback flows holding taint not read yet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct exfilmon_file_key);
+	__type(value, struct exfilmon_obj);
+} streams SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -34,6 +42,14 @@ struct {
 	__type(value, struct exfilmon_count);
 } reads SEC(".maps");
 
+/* (process, object) -> taint the process carried into the object */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct exfilmon_read_key);
+	__type(value, struct exfilmon_count);
+} flows SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -47,6 +63,15 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } stats SEC(".maps");
+
+/* scratch for building a path (REC_DERIVED): twice the record's length,
+ * so a name copied at any offset below the length stays inside */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[2 * EXFILMON_DERIVED_PATH_LEN]);
+} path_buf SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

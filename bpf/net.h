@@ -6,6 +6,7 @@
 #ifndef EXFILMON_BPF_NET_H
 #define EXFILMON_BPF_NET_H
 
+#define AF_UNIX		1
 #define AF_INET		2
 #define AF_INET6	10
 #define SOCK_STREAM	1
@@ -23,18 +24,20 @@ static __always_inline void dest_fold_v4mapped(struct exfilmon_dest *d)
 	d->family = EXFILMON_AF_INET;
 }
 
-/* The inet socket behind a file, or NULL for anything else. */
-static __always_inline struct sock *file_inet_sock(struct file *f)
+/* The sock behind a socket file (sock_alloc_file() keeps the struct
+ * socket in private_data). */
+static __always_inline struct sock *file_sock(struct file *f)
 {
-	struct socket *sock;
-	struct sock *sk;
+	struct socket *sock = BPF_CORE_READ(f, private_data);
+
+	return BPF_CORE_READ(sock, sk);
+}
+
+/* sk if it is a TCP or UDP inet socket, else NULL. */
+static __always_inline struct sock *inet_sock_of(struct sock *sk)
+{
 	__u16 family, proto;
 
-	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return NULL;
-	/* sock_alloc_file() stores the struct socket in private_data */
-	sock = BPF_CORE_READ(f, private_data);
-	sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return NULL;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -101,6 +104,80 @@ static __always_inline int dest_of_send(struct sock *sk, const void *uaddr,
 		dest_fold_v4mapped(d);
 	}
 	return 0;
+}
+
+/* 127.0.0.0/8 and ::1 (v4-mapped addresses are folded already). */
+static __always_inline bool dest_is_loopback(const struct exfilmon_dest *d)
+{
+	const __u32 *w = (const __u32 *)d->addr;
+
+	if (d->family == EXFILMON_AF_INET)
+		return d->addr[0] == 127;
+	return !w[0] && !w[1] && !w[2] && w[3] == bpf_htonl(1);
+}
+
+/*
+ * The stream key of a loopback flow, as its writer names it (see
+ * EXFILMON_KEY_TAG_INET). A TCP connection is keyed by its 4-tuple; a UDP
+ * receiver only by its port, since it may be bound to a wildcard address
+ * while the sender names 127.0.0.1.
+ */
+static __always_inline void inet_key(struct exfilmon_file_key *k, __u8 proto,
+				     __u16 sport, __u16 dport, __u32 saddr,
+				     __u32 daddr)
+{
+	if (proto == EXFILMON_PROTO_UDP) {
+		sport = 0;
+		saddr = daddr = 0;
+	}
+	k->dev = EXFILMON_KEY_TAG_INET | (__u64)proto << 40 |
+		 (__u64)sport << 16 | dport;
+	k->ino = (__u64)saddr << 32 | daddr;
+}
+
+/* The local (rcv) and peer IPv4 addresses of sk: 0 for real IPv6. */
+static __always_inline void sock_v4_addrs(struct sock *sk, __u32 *local,
+					  __u32 *peer)
+{
+	struct in6_addr a;
+
+	*local = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+	*peer = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+	if (BPF_CORE_READ(sk, __sk_common.skc_family) != AF_INET6)
+		return;
+	/* An IPv6 socket with a v4-mapped peer keeps the IPv4 addresses in
+	 * the IPv4 fields; a real IPv6 one has a placeholder there
+	 * (tcp_v6_connect() sets LOOPBACK4_IPV6), so use 0, as the
+	 * writer's side does for ::1. */
+	a = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
+	if (a.in6_u.u6_addr32[0] || a.in6_u.u6_addr32[1] ||
+	    a.in6_u.u6_addr32[2] != bpf_htonl(0xffff))
+		*local = *peer = 0;
+}
+
+/* Key of a send from sk to the loopback dest d. */
+static __always_inline void inet_key_of_send(struct sock *sk,
+					     const struct exfilmon_dest *d,
+					     struct exfilmon_file_key *k)
+{
+	__u32 local, peer;
+
+	sock_v4_addrs(sk, &local, &peer);
+	inet_key(k, d->proto, BPF_CORE_READ(sk, __sk_common.skc_num), d->port,
+		 d->family == EXFILMON_AF_INET ? local : 0,
+		 d->family == EXFILMON_AF_INET ? *(const __u32 *)d->addr : 0);
+}
+
+/* Key of what sk receives: the writer's key seen from the other end. */
+static __always_inline void inet_key_of_recv(struct sock *sk,
+					     struct exfilmon_file_key *k)
+{
+	__u32 local, peer;
+
+	sock_v4_addrs(sk, &local, &peer);
+	inet_key(k, BPF_CORE_READ(sk, sk_protocol),
+		 bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)),
+		 BPF_CORE_READ(sk, __sk_common.skc_num), peer, local);
 }
 
 #endif /* EXFILMON_BPF_NET_H */

@@ -10,6 +10,7 @@
 #define S_IFMT		00170000
 #define S_IFSOCK	0140000
 #define S_IFREG		0100000
+#define S_IFIFO		0010000
 
 static __always_inline void task_pkey(struct task_struct *t,
 				      struct exfilmon_pkey *key)
@@ -78,6 +79,11 @@ static __always_inline void inode_key(struct inode *inode,
 {
 	key->dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	key->ino = BPF_CORE_READ(inode, i_ino);
+}
+
+static __always_inline __u32 inode_mode(struct inode *inode)
+{
+	return BPF_CORE_READ(inode, i_mode) & S_IFMT;
 }
 
 #endif /* EXFILMON_BPF_TASK_H */

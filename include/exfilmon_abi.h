@@ -22,7 +22,7 @@
 #include <linux/ioctl.h>
 #endif
 
-#define EXFILMON_ABI_MAJOR 1
+#define EXFILMON_ABI_MAJOR 2
 #define EXFILMON_ABI_MINOR 0
 
 #define EXFILMON_COMM_LEN 16
@@ -47,15 +47,60 @@ struct exfilmon_file_key {
 	__u64 ino;
 };
 
+/*
+ * Channels: how watched data reaches a process or an object (see
+ * docs/flow.md). Stored in exfilmon_obj.chan, exfilmon_proc.src_chan and
+ * exfilmon_rec_io.chan.
+ */
+#define EXFILMON_CHAN_NONE	0
+#define EXFILMON_CHAN_READ	1	/* read from a configured watched file */
+#define EXFILMON_CHAN_FORK	2	/* inherited from the parent */
+#define EXFILMON_CHAN_FILE	3	/* a derived file */
+#define EXFILMON_CHAN_PIPE	4	/* a pipe or FIFO */
+#define EXFILMON_CHAN_UNIX	5	/* a Unix socket */
+#define EXFILMON_CHAN_TCP	6	/* a loopback TCP connection */
+#define EXFILMON_CHAN_UDP	7	/* loopback UDP datagrams */
+#define EXFILMON_CHAN_SHM	8	/* a shared writable mapping */
+#define EXFILMON_CHAN_NR	9
+
+/*
+ * Objects that are not inodes get synthetic keys, tagged in the top byte of
+ * dev, which a kernel dev_t (32 bits) never sets:
+ *  - UNIX: ino is an opaque id of the receiving socket;
+ *  - INET: a loopback flow, dev = tag | proto << 40 | sport << 16 | dport,
+ *    ino = saddr << 32 | daddr (IPv4, network order read as host u32;
+ *    0 for ::1); UDP keys leave sport and saddr 0, since a receiver is
+ *    reached by its own address only.
+ */
+#define EXFILMON_KEY_TAG_UNIX	(0xf5ULL << 56)
+#define EXFILMON_KEY_TAG_INET	(0xf6ULL << 56)
+#define EXFILMON_KEY_TAG_MASK	(0xffULL << 56)
+
 #define EXFILMON_WATCH_FILE	0x1	/* this inode is watched data */
 #define EXFILMON_WATCH_DIR	0x2	/* files directly in this dir are */
 #define EXFILMON_WATCH_VIA_DIR	0x4	/* added by the sensor: a file read
 					 * through a watched directory */
+#define EXFILMON_OBJ_DERIVED	0x8	/* a file written by a tainted
+					 * process: watched data at second
+					 * hand, up to taint bytes of it */
+#define EXFILMON_OBJ_OPAQUE	0x10	/* an executable whose processes
+					 * never take taint ([flow] opaque) */
+#define EXFILMON_OBJ_STREAM	0x20	/* a pipe, socket or loopback flow
+					 * holding taint not yet read */
 
-/* Value of the watch table. */
-struct exfilmon_watch {
-	__u32 flags;
-	__u32 watch_id;	/* the daemon's id for the configured path */
+/*
+ * Value of the watched and streams tables: a configured watch (flags
+ * WATCH_*), a derived file, an opaque executable, or a stream.
+ */
+struct exfilmon_obj {
+	__u32 flags;		/* EXFILMON_WATCH_* | EXFILMON_OBJ_* */
+	__u32 watch_id;		/* the configured watch the data came from */
+	__u32 chan;		/* EXFILMON_CHAN_* that filled it */
+	__u32 gen;		/* derived files: i_generation when marked */
+	__u64 taint;		/* derived: tainted bytes written into it;
+				 * streams: tainted bytes not yet read */
+	__u64 last_ns;		/* CLOCK_BOOTTIME of the last change */
+	struct exfilmon_pkey writer;	/* the last tainted writer */
 };
 
 /*
@@ -87,18 +132,26 @@ struct exfilmon_dest {
 #define EXFILMON_PROC_EXITED	0x2	/* process is gone; daemon collects */
 
 /*
- * Per tracked process: a process is tracked once it has read watched data or
- * descends from one that had. Untracked processes cost one failed lookup.
+ * Per tainted process: a process is tracked once watched data reached it,
+ * by any channel. Untracked processes cost one failed lookup.
  */
 struct exfilmon_proc {
-	struct exfilmon_pkey origin;	/* process whose read started the taint */
-	__u64 bytes_read;		/* watched bytes read by this process */
-	__u64 bytes_inherited;		/* taint carried in from the parent */
-	__u64 bytes_sent;		/* bytes sent to inet destinations */
+	__u64 bytes_read;		/* read from configured watched files */
+	__u64 taint;			/* watched bytes that reached it by any
+					 * channel, bytes_read included */
+	__u64 bytes_sent;		/* sent to non-loopback inet peers */
+	__u64 carried;			/* taint it passed into objects */
 	__u64 first_ns;			/* CLOCK_BOOTTIME of first activity */
 	__u64 last_ns;
+	__u32 watch_id;			/* origin: the watch of its first taint */
 	__u32 flags;			/* EXFILMON_PROC_* */
 	__u32 ppid;
+	__u32 src_chan;			/* EXFILMON_CHAN_* of its main source */
+	struct exfilmon_pkey src;	/* the process upstream: the parent
+					 * (FORK), the object's last writer,
+					 * or zero (READ) */
+	struct exfilmon_file_key src_obj;	/* the object it came through */
+	__u64 src_bytes;		/* taint taken from that source */
 };
 
 /* Cumulative counter kept per (process, file) and per (process, dest). */
@@ -109,6 +162,7 @@ struct exfilmon_count {
 	__u64 last_ns;
 };
 
+/* (process, object): the reads (inflow) and flows (outflow) tables */
 struct exfilmon_read_key {
 	struct exfilmon_pkey proc;
 	struct exfilmon_file_key file;
@@ -127,7 +181,16 @@ struct exfilmon_send_key {
 #define EXFILMON_STAT_SEND_FULL		4	/* (proc, dest) table full */
 #define EXFILMON_STAT_LOST_READ_BYTES	5	/* watched bytes not counted */
 #define EXFILMON_STAT_LOST_SEND_BYTES	6	/* sent bytes not counted */
-#define EXFILMON_STAT_NR		8
+#define EXFILMON_STAT_FLOW_FULL		7	/* (proc, object) carry table full */
+#define EXFILMON_STAT_STREAM_FULL	8	/* streams table full */
+#define EXFILMON_STAT_DERIVED_FULL	9	/* watched table full: a file
+						 * written by a tainted process
+						 * was not marked derived */
+#define EXFILMON_STAT_LOST_TAINT_BYTES	10	/* taint not passed on: a
+						 * table above was full */
+#define EXFILMON_STAT_STALE		11	/* derived marks dropped: the
+						 * inode was reused */
+#define EXFILMON_STAT_NR		16
 
 /* Record types. */
 #define EXFILMON_REC_FORK	1
@@ -135,6 +198,8 @@ struct exfilmon_send_key {
 #define EXFILMON_REC_EXIT	3
 #define EXFILMON_REC_READ	4
 #define EXFILMON_REC_SEND	5
+#define EXFILMON_REC_FLOW	6	/* rec_io: taint carried into an object */
+#define EXFILMON_REC_DERIVED	7	/* rec_derived: a file became derived */
 
 /* Which syscall produced a read or send record (exfilmon_rec_io.op). */
 #define EXFILMON_OP_READ		1
@@ -151,7 +216,12 @@ struct exfilmon_send_key {
 #define EXFILMON_OP_SENDTO		12
 #define EXFILMON_OP_SENDMSG		13
 #define EXFILMON_OP_SENDMMSG		14
-#define EXFILMON_OP_NR			15
+#define EXFILMON_OP_RECVFROM		15
+#define EXFILMON_OP_RECVMSG		16
+#define EXFILMON_OP_RECVMMSG		17
+#define EXFILMON_OP_IO_URING		18
+#define EXFILMON_OP_MMAP_SHARED		19	/* a shared writable mapping */
+#define EXFILMON_OP_NR			20
 
 /* Every record starts with this header. ts_ns is CLOCK_BOOTTIME. */
 struct exfilmon_rec_hdr {
@@ -189,19 +259,45 @@ struct exfilmon_rec_exit {
 };
 
 /*
- * A read of watched data (target = file) or a send by a tracked process
- * (target = dest). Totals are cumulative, so a lost record costs only
- * timing detail: the next record, or a table read, carries every byte.
+ * One movement of watched data, with the cumulative totals behind it, so a
+ * lost record costs only timing detail: the next record, or a table read,
+ * carries every byte.
+ *  - REC_READ: the process took taint from object file (a configured watch:
+ *    the bytes read; otherwise the taint the object passed on); peer is the
+ *    object's last writer; total is the (proc, object) inflow.
+ *  - REC_FLOW: the process carried taint into object file; total is the
+ *    (proc, object) outflow.
+ *  - REC_SEND: the process sent to dest; total is the (proc, dest) count.
  */
 struct exfilmon_rec_io {
 	struct exfilmon_rec_hdr hdr;
-	__u64 delta;			/* bytes moved by this call */
+	__u64 delta;			/* bytes (of taint) moved by this call */
 	__u32 op;			/* EXFILMON_OP_* */
-	__u32 watch_id;			/* reads: the matching watch */
-	struct exfilmon_count total;	/* this (proc, file|dest) so far */
+	__u32 watch_id;			/* READ, FLOW: the data's watch */
+	__u32 chan;			/* READ, FLOW: EXFILMON_CHAN_* */
+	__u32 pad;
+	struct exfilmon_count total;
 	struct exfilmon_proc proc;	/* the process's counters so far */
-	struct exfilmon_file_key file;	/* reads */
-	struct exfilmon_dest dest;	/* sends */
+	struct exfilmon_file_key file;	/* READ, FLOW: the object */
+	struct exfilmon_dest dest;	/* SEND */
+	struct exfilmon_pkey peer;	/* READ: the object's last writer */
+};
+
+#define EXFILMON_DERIVED_PATH_LEN 256
+#define EXFILMON_DERIVED_TRUNCATED 0x1	/* more path above what is kept */
+
+/*
+ * A regular file was first written by a tainted process. path holds its
+ * name components leaf first, each NUL-terminated, up to the root of the
+ * mount namespace; path_len bytes are used.
+ */
+struct exfilmon_rec_derived {
+	struct exfilmon_rec_hdr hdr;	/* proc: the writer */
+	struct exfilmon_file_key key;
+	struct exfilmon_obj obj;
+	__u32 path_len;
+	__u32 flags;			/* EXFILMON_DERIVED_* */
+	char path[EXFILMON_DERIVED_PATH_LEN];
 };
 
 /*
@@ -221,12 +317,16 @@ struct exfilmon_ioc_version {
 	__u32 pad;
 };
 
-/* WATCH_ADD: key and w; WATCH_RM: key; WATCH_RM_ID: w.watch_id. */
+/*
+ * WATCH_ADD: key and w (a configured watch, a derived file the daemon
+ * restores, or an opaque executable); WATCH_RM: key; WATCH_RM_ID: every
+ * configured entry (WATCH_*, not DERIVED or OPAQUE) with w.watch_id.
+ */
 struct exfilmon_ioc_watch {
 	__u32 size;
 	__u32 flags;
 	struct exfilmon_file_key key;
-	struct exfilmon_watch w;
+	struct exfilmon_obj w;
 };
 
 /*
@@ -256,6 +356,8 @@ struct exfilmon_ioc_limits {
 	__u32 max_reads;
 	__u32 max_sends;
 	__u32 max_watch;
+	__u32 max_streams;
+	__u32 max_flows;
 };
 
 /*
@@ -273,6 +375,8 @@ struct exfilmon_ioc_proc {
 #define EXFILMON_TABLE_READS	2	/* exfilmon_read_entry */
 #define EXFILMON_TABLE_SENDS	3	/* exfilmon_send_entry */
 #define EXFILMON_TABLE_WATCHED	4	/* exfilmon_watch_entry */
+#define EXFILMON_TABLE_STREAMS	5	/* exfilmon_watch_entry */
+#define EXFILMON_TABLE_FLOWS	6	/* exfilmon_read_entry: outflows */
 
 struct exfilmon_proc_entry {
 	struct exfilmon_pkey key;
@@ -291,7 +395,7 @@ struct exfilmon_send_entry {
 
 struct exfilmon_watch_entry {
 	struct exfilmon_file_key key;
-	struct exfilmon_watch val;
+	struct exfilmon_obj val;
 };
 
 #define EXFILMON_TABLE_BATCH_MAX 4096	/* TABLE_READ count is cut to this */
@@ -341,28 +445,29 @@ struct exfilmon_ioc_table {
 #define EXFILMON_ABI_ASSERTS \
 	EXFILMON_ABI_ASSERT(exfilmon_pkey, 16); \
 	EXFILMON_ABI_ASSERT(exfilmon_file_key, 16); \
-	EXFILMON_ABI_ASSERT(exfilmon_watch, 8); \
+	EXFILMON_ABI_ASSERT(exfilmon_obj, 48); \
 	EXFILMON_ABI_ASSERT(exfilmon_fd_key, 24); \
 	EXFILMON_ABI_ASSERT(exfilmon_dest, 24); \
-	EXFILMON_ABI_ASSERT(exfilmon_proc, 64); \
+	EXFILMON_ABI_ASSERT(exfilmon_proc, 104); \
 	EXFILMON_ABI_ASSERT(exfilmon_count, 32); \
 	EXFILMON_ABI_ASSERT(exfilmon_read_key, 32); \
 	EXFILMON_ABI_ASSERT(exfilmon_send_key, 40); \
 	EXFILMON_ABI_ASSERT(exfilmon_rec_hdr, 32); \
 	EXFILMON_ABI_ASSERT(exfilmon_rec_fork, 72); \
 	EXFILMON_ABI_ASSERT(exfilmon_rec_exec, 576); \
-	EXFILMON_ABI_ASSERT(exfilmon_rec_exit, 104); \
-	EXFILMON_ABI_ASSERT(exfilmon_rec_io, 184); \
+	EXFILMON_ABI_ASSERT(exfilmon_rec_exit, 144); \
+	EXFILMON_ABI_ASSERT(exfilmon_rec_io, 248); \
+	EXFILMON_ABI_ASSERT(exfilmon_rec_derived, 360); \
 	EXFILMON_ABI_ASSERT(exfilmon_ioc_version, 16); \
-	EXFILMON_ABI_ASSERT(exfilmon_ioc_watch, 32); \
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_watch, 72); \
 	EXFILMON_ABI_ASSERT(exfilmon_ioc_fd_key, 32); \
-	EXFILMON_ABI_ASSERT(exfilmon_ioc_stats, 72); \
-	EXFILMON_ABI_ASSERT(exfilmon_ioc_limits, 24); \
-	EXFILMON_ABI_ASSERT(exfilmon_ioc_proc, 88); \
-	EXFILMON_ABI_ASSERT(exfilmon_proc_entry, 80); \
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_stats, 136); \
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_limits, 32); \
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_proc, 128); \
+	EXFILMON_ABI_ASSERT(exfilmon_proc_entry, 120); \
 	EXFILMON_ABI_ASSERT(exfilmon_read_entry, 64); \
 	EXFILMON_ABI_ASSERT(exfilmon_send_entry, 72); \
-	EXFILMON_ABI_ASSERT(exfilmon_watch_entry, 24); \
+	EXFILMON_ABI_ASSERT(exfilmon_watch_entry, 64); \
 	EXFILMON_ABI_ASSERT(exfilmon_ioc_table, 32)
 
 #endif /* EXFILMON_ABI_H */

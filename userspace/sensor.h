@@ -20,6 +20,8 @@ struct sensor_limits {
 	uint32_t max_reads;
 	uint32_t max_sends;
 	uint32_t max_watch;
+	uint32_t max_streams;
+	uint32_t max_flows;
 	uint32_t ring_kib;
 };
 
@@ -34,10 +36,17 @@ struct sensor_ops {
 	void (*close)(struct sensor *s);
 	int (*fd)(struct sensor *s);
 	int (*poll)(struct sensor *s);
+	/*
+	 * Add or replace a watched-table entry: a configured watch, a derived
+	 * file restored from the store, or an opaque executable.
+	 */
 	int (*watch_add)(struct sensor *s, const struct exfilmon_file_key *key,
-			 const struct exfilmon_watch *w);
+			 const struct exfilmon_obj *w);
 	int (*watch_rm)(struct sensor *s, const struct exfilmon_file_key *key);
-	/* Remove every key of watch_id, incl. those the sensor added. */
+	/*
+	 * Remove every configured key of watch_id, incl. those the sensor
+	 * added (VIA_DIR); derived marks and opaque entries stay.
+	 */
 	int (*watch_rm_id)(struct sensor *s, uint32_t watch_id);
 	/* The key the hooks will see for the inode behind our fd. */
 	int (*fd_key)(struct sensor *s, int fd, struct exfilmon_file_key *key);
@@ -65,6 +74,23 @@ struct sensor_ops {
 				       const struct exfilmon_send_key *k,
 				       const struct exfilmon_count *c),
 			     void *ctx);
+	/* (process, object) outflows: the flows table */
+	int (*for_each_flow)(struct sensor *s,
+			     int (*fn)(void *ctx,
+				       const struct exfilmon_read_key *k,
+				       const struct exfilmon_count *c),
+			     void *ctx);
+	/* the watched table (configured, derived, opaque) and the streams */
+	int (*for_each_watched)(struct sensor *s,
+				int (*fn)(void *ctx,
+					  const struct exfilmon_file_key *k,
+					  const struct exfilmon_obj *o),
+				void *ctx);
+	int (*for_each_stream)(struct sensor *s,
+			       int (*fn)(void *ctx,
+					 const struct exfilmon_file_key *k,
+					 const struct exfilmon_obj *o),
+			       void *ctx);
 };
 
 /* Every sensor starts with this. */
@@ -95,5 +121,29 @@ uint64_t sensor_dev(dev_t st_dev);
 
 /* Refuse a sensor of another ABI major; err names both versions. */
 int sensor_check_abi(uint32_t version, char *err, size_t errlen);
+
+/*
+ * One table as a sensor reads it, for sensor_table_walk(): next() hands out
+ * the entries one by one, del() deletes entries by the dsize bytes that
+ * start at their key (the key alone, or a whole entry whose key comes
+ * first), nr of them back to back.
+ */
+struct sensor_table_iter {
+	/* 1 with *key and *val set, 0 at the end, or -errno */
+	int (*next)(struct sensor_table_iter *it, const void **key,
+		    const void **val);
+	int (*del)(struct sensor_table_iter *it, const void *doomed,
+		   size_t nr);
+	size_t dsize;
+};
+
+/*
+ * Call fn(ctx, key, value) for each entry, with the for_each_* verdicts
+ * of struct sensor_ops: 1 deletes the entry once the walk is done, a
+ * negative errno stops the walk (the entries doomed so far still go).
+ */
+int sensor_table_walk(struct sensor_table_iter *it,
+		      int (*fn)(void *ctx, const void *k, const void *v),
+		      void *ctx);
 
 #endif /* EXFILMON_SENSOR_H */
