@@ -38,10 +38,22 @@ static __always_inline struct exfilmon_count *count_get(void *map, void *key,
 
 /* One movement of data: BPF calls take at most five arguments. */
 struct xfer {
-	__u64 n;	/* bytes the syscall moved */
+	__u64 n;	/* bytes the syscall moved (or, at entry, asks to) */
 	__u32 op;	/* EXFILMON_OP_* */
 	__u32 chan;	/* EXFILMON_CHAN_* of a carry */
+	__u32 when;	/* XFER_*: what this hook may account */
+	__u32 pad;
 };
+
+/*
+ * Taint goes into a stream when the write starts, not when it returns: a
+ * reader can take the bytes out of a pipe or socket before the writer's
+ * syscall exit runs (a 1 MiB write into a 64 KiB pipe is read while the
+ * writer still blocks). Files and sends are counted at exit, with the
+ * bytes really moved.
+ */
+#define XFER_STREAM	0x1
+#define XFER_EXACT	0x2
 
 /* What one REC_READ, REC_FLOW or REC_SEND says. */
 struct io_rec {

@@ -110,9 +110,10 @@ static __always_inline void on_read(__u32 op, __u32 fd, long ret)
 }
 
 /*
- * t wrote ret bytes to f; uaddr is the caller's sockaddr, if any. Only a
+ * t writes x->n bytes to f; uaddr is the caller's sockaddr, if any. Only a
  * tracked (tainted) process goes past the first lookup: sends count and
- * taint moves only from there.
+ * taint moves only from there. x->when says which targets this hook
+ * accounts (XFER_STREAM at syscall entry, XFER_EXACT at exit).
  */
 static __noinline void write_file(struct task_struct *t, struct file *f,
 				  struct xfer *x, const void *uaddr, __u32 ulen)
@@ -134,11 +135,15 @@ static __noinline void write_file(struct task_struct *t, struct file *f,
 		return;
 	mode = inode_mode(BPF_CORE_READ(f, f_inode));
 	if (mode == S_IFREG) {
+		if (!(x->when & XFER_EXACT))
+			return;
 		x->chan = EXFILMON_CHAN_FILE;
 		carry_file(p, &pkey, f, x);
 		return;
 	}
 	if (mode == S_IFIFO) {
+		if (!(x->when & XFER_STREAM))
+			return;
 		inode_key(BPF_CORE_READ(f, f_inode), &key);
 		x->chan = EXFILMON_CHAN_PIPE;
 		carry_stream(p, &pkey, &key, x);
@@ -155,7 +160,7 @@ static __noinline void write_file(struct task_struct *t, struct file *f,
 
 		/* an unconnected datagram send names its peer by path: a
 		 * known gap (docs/flow.md) */
-		if (!peer)
+		if (!peer || !(x->when & XFER_STREAM))
 			return;
 		key.dev = EXFILMON_KEY_TAG_UNIX;
 		key.ino = (__u64)peer;
@@ -168,24 +173,140 @@ static __noinline void write_file(struct task_struct *t, struct file *f,
 		return;
 	dest_of_send(sk, uaddr, ulen, &dest);
 	if (dest_is_loopback(&dest)) {
+		if (!(x->when & XFER_STREAM))
+			return;
 		inet_key_of_send(sk, &dest, &key);
 		x->chan = dest.proto == EXFILMON_PROTO_TCP ?
 			  EXFILMON_CHAN_TCP : EXFILMON_CHAN_UDP;
 		carry_stream(p, &pkey, &key, x);
 		return;
 	}
-	account_send(x->op, p, &pkey, &dest, x->n);
+	if (x->when & XFER_EXACT)
+		account_send(x->op, p, &pkey, &dest, x->n);
 }
 
+/* At syscall exit: ret bytes were written to fd. */
 static __always_inline void on_send(__u32 op, __u32 fd, long ret,
 				    const void *uaddr, __u32 ulen)
 {
-	struct xfer x = { .n = ret, .op = op };
+	struct xfer x = { .n = ret, .op = op, .when = XFER_EXACT };
 
 	if (ret > 0)
 		write_file(bpf_get_current_task_btf(), fd_file(fd), &x, uaddr,
 			   ulen);
 }
+
+/* At syscall entry: up to n bytes are about to be written to fd. */
+static __always_inline void on_write_enter(__u32 op, __u32 fd, __u64 n,
+					   const void *uaddr, __u32 ulen)
+{
+	struct xfer x = { .n = n, .op = op, .when = XFER_STREAM };
+
+	if (n)
+		write_file(bpf_get_current_task_btf(), fd_file(fd), &x, uaddr,
+			   ulen);
+}
+
+/* Per-CPU sum for iov_total()'s loop: the verifier does not track a map
+ * value's bounds, so the loop body converges. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} iov_sum SEC(".maps");
+
+struct iov_ctx {
+	const struct iovec *iov;
+	__u64 *sum;
+};
+
+static long iov_one(__u32 i, struct iov_ctx *c)
+{
+	struct iovec v = {};
+
+	if (bpf_probe_read_user(&v, sizeof(v), &c->iov[i]))
+		return 1;
+	*c->sum += v.iov_len;
+	return 0;
+}
+
+/* Bytes an iovec array asks to move; only tainted writers get here. */
+static __always_inline __u64 iov_total(const struct iovec *iov, __u64 cnt)
+{
+	struct iov_ctx c = { .iov = iov };
+	__u32 zero = 0;
+
+	c.sum = bpf_map_lookup_elem(&iov_sum, &zero);
+	if (!c.sum)
+		return 0;
+	*c.sum = 0;
+	bpf_loop(cnt > UIO_MAXIOV ? UIO_MAXIOV : cnt, iov_one, &c, 0);
+	return *c.sum;
+}
+
+/* Is the current process tracked? The entry hooks' first test. */
+static __always_inline bool current_tracked(void)
+{
+	struct exfilmon_pkey pkey;
+
+	current_pkey(&pkey);
+	return bpf_map_lookup_elem(&procs, &pkey);
+}
+
+#define ENTER_TP(name, body)						\
+SEC("tracepoint/syscalls/sys_enter_" #name)				\
+int tp_enter_##name(struct trace_event_raw_sys_enter *ctx)		\
+{									\
+	if (current_tracked())						\
+		body;							\
+	return 0;							\
+}
+
+/* write(fd, buf, count), sendto(fd, buf, len, flags, addr, alen) */
+ENTER_TP(write, on_write_enter(EXFILMON_OP_WRITE, ctx->args[0],
+			       ctx->args[2], NULL, 0))
+ENTER_TP(sendto, on_write_enter(EXFILMON_OP_SENDTO, ctx->args[0],
+				ctx->args[2], (const void *)ctx->args[4],
+				ctx->args[5]))
+/* writev(fd, iov, cnt) and pwritev*(fd, iov, cnt, ...) */
+ENTER_TP(writev, on_write_enter(EXFILMON_OP_WRITEV, ctx->args[0],
+				iov_total((void *)ctx->args[1], ctx->args[2]),
+				NULL, 0))
+ENTER_TP(pwritev, on_write_enter(EXFILMON_OP_WRITEV, ctx->args[0],
+				 iov_total((void *)ctx->args[1], ctx->args[2]),
+				 NULL, 0))
+ENTER_TP(pwritev2, on_write_enter(EXFILMON_OP_WRITEV, ctx->args[0],
+				  iov_total((void *)ctx->args[1],
+					    ctx->args[2]), NULL, 0))
+/* splice(in, off_in, out, off_out, len, flags); sendfile(out, in, off, n) */
+ENTER_TP(splice, on_write_enter(EXFILMON_OP_SPLICE, ctx->args[2],
+				ctx->args[4], NULL, 0))
+ENTER_TP(sendfile64, on_write_enter(EXFILMON_OP_SENDFILE, ctx->args[0],
+				    ctx->args[3], NULL, 0))
+
+/* sendmsg(fd, msg, flags) */
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int tp_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	struct user_msghdr msg = {};
+
+	if (!current_tracked())
+		return 0;
+	bpf_probe_read_user(&msg, sizeof(msg), (void *)ctx->args[1]);
+	on_write_enter(EXFILMON_OP_SENDMSG, ctx->args[0],
+		       iov_total(msg.msg_iov, msg.msg_iovlen), msg.msg_name,
+		       msg.msg_namelen);
+	return 0;
+}
+
+/*
+ * sendmmsg(fd, vec, vlen, flags): summing every message's iovecs would
+ * take a loop in a loop; the whole remaining budget is credited instead
+ * (a reader still takes no more than it reads).
+ */
+ENTER_TP(sendmmsg, on_write_enter(EXFILMON_OP_SENDMMSG, ctx->args[0],
+				  ~0ULL, NULL, 0))
 
 #define READ_TP(name, op)						\
 SEC("tracepoint/syscalls/sys_exit_" #name)				\
@@ -486,7 +607,12 @@ int BPF_PROG(io_uring_complete, void *ctx_, void *req_)
 	case IORING_OP_SEND_ZC:
 	case IORING_OP_SENDMSG_ZC:
 	{
-		struct xfer x = { .n = res, .op = EXFILMON_OP_IO_URING };
+		/* no entry hook here: a stream read before this completion
+		 * runs is not tainted (docs/flow.md) */
+		struct xfer x = {
+			.n = res, .op = EXFILMON_OP_IO_URING,
+			.when = XFER_STREAM | XFER_EXACT,
+		};
 
 		write_file(t, f, &x, NULL, 0);
 		break;
