@@ -112,6 +112,9 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(BUILD)/libcore.a \
 	$(Q)$(CC) $(TEST_CFLAGS) $(LDFLAGS) $< $(TEST_LIB_OBJS) \
 		$(BUILD)/libcore.a $(LDLIBS) -o $@
 
+# io_uring through liburing (liburing-dev), for the io_uring scenario
+$(BUILD)/tests/helpers/uring_exfil: LDLIBS += -luring
+
 tests: all $(TEST_BINS) $(TEST_HELPERS)
 
 check: deps

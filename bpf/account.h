@@ -118,19 +118,27 @@ static __always_inline struct exfilmon_proc *
 proc_get(struct task_struct *t, const struct exfilmon_pkey *pkey, __u64 now,
 	 __u32 watch_id)
 {
+	static const struct exfilmon_proc zero;
 	struct exfilmon_proc *p = bpf_map_lookup_elem(&procs, pkey);
-	struct exfilmon_proc init = {};
+	int err;
 
 	if (p)
 		return p;
-	init.watch_id = watch_id;
-	init.first_ns = now;
-	init.ppid = BPF_CORE_READ(t, real_parent, tgid);
-	if (bpf_map_update_elem(&procs, pkey, &init, BPF_NOEXIST) == -E2BIG) {
+	/* inserted zeroed and filled in place: a 104-byte initialiser on
+	 * the stack would not fit the deepest call chains (512 bytes for
+	 * all frames together) */
+	err = bpf_map_update_elem(&procs, pkey, &zero, BPF_NOEXIST);
+	if (err == -E2BIG) {
 		stat_add(EXFILMON_STAT_PROC_FULL, 1);
 		return NULL;
 	}
-	return bpf_map_lookup_elem(&procs, pkey);
+	p = bpf_map_lookup_elem(&procs, pkey);
+	if (p && !err) {
+		p->watch_id = watch_id;
+		p->first_ns = now;
+		p->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	}
+	return p;
 }
 
 /*

@@ -289,24 +289,62 @@ ENTER_TP(sendfile64, on_write_enter(EXFILMON_OP_SENDFILE, ctx->args[0],
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int tp_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	struct user_msghdr msg = {};
+	struct user_msghdr *msg = (void *)ctx->args[1];
+	struct iovec *iov = NULL;
+	void *name = NULL;
+	__u64 iovlen = 0;
+	int namelen = 0;
 
 	if (!current_tracked())
 		return 0;
-	bpf_probe_read_user(&msg, sizeof(msg), (void *)ctx->args[1]);
+	/* field by field: the whole header would cost 56 bytes of stack */
+	bpf_probe_read_user(&name, sizeof(name), &msg->msg_name);
+	bpf_probe_read_user(&namelen, sizeof(namelen), &msg->msg_namelen);
+	bpf_probe_read_user(&iov, sizeof(iov), &msg->msg_iov);
+	bpf_probe_read_user(&iovlen, sizeof(iovlen), &msg->msg_iovlen);
 	on_write_enter(EXFILMON_OP_SENDMSG, ctx->args[0],
-		       iov_total(msg.msg_iov, msg.msg_iovlen), msg.msg_name,
-		       msg.msg_namelen);
+		       iov_total(iov, iovlen), name, namelen);
+	return 0;
+}
+
+struct mmsg_ctx {
+	struct mmsghdr *vec;
+	__u32 fd;
+};
+
+static long mmsg_enter_one(__u32 i, struct mmsg_ctx *c)
+{
+	struct mmsghdr *m = &c->vec[i];
+	void *name = NULL;
+	int namelen = 0;
+
+	if (bpf_probe_read_user(&name, sizeof(name), &m->msg_hdr.msg_name))
+		return 1;
+	bpf_probe_read_user(&namelen, sizeof(namelen),
+			    &m->msg_hdr.msg_namelen);
+	on_write_enter(EXFILMON_OP_SENDMMSG, c->fd, ~0ULL, name, namelen);
 	return 0;
 }
 
 /*
- * sendmmsg(fd, vec, vlen, flags): summing every message's iovecs would
- * take a loop in a loop; the whole remaining budget is credited instead
- * (a reader still takes no more than it reads).
+ * sendmmsg(fd, vec, vlen, flags): each message may name its own peer.
+ * Summing every message's iovecs would take a loop in a loop, so each
+ * credits the whole remaining budget (a reader still takes no more than
+ * it reads, and the budget caps the rest).
  */
-ENTER_TP(sendmmsg, on_write_enter(EXFILMON_OP_SENDMMSG, ctx->args[0],
-				  ~0ULL, NULL, 0))
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int tp_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	struct mmsg_ctx c;
+	__u64 n = ctx->args[2];
+
+	if (!n || !current_tracked())
+		return 0;
+	c.fd = ctx->args[0];
+	c.vec = (struct mmsghdr *)ctx->args[1];
+	bpf_loop(n > UIO_MAXIOV ? UIO_MAXIOV : n, mmsg_enter_one, &c, 0);
+	return 0;
+}
 
 #define READ_TP(name, op)						\
 SEC("tracepoint/syscalls/sys_exit_" #name)				\
@@ -328,11 +366,6 @@ READ_TP(preadv2, EXFILMON_OP_PREADV2)
  */
 READ_TP(recvfrom, EXFILMON_OP_RECVFROM)
 READ_TP(recvmsg, EXFILMON_OP_RECVMSG)
-
-struct mmsg_ctx {
-	struct mmsghdr *vec;
-	__u32 fd;
-};
 
 static long mmsg_recv_one(__u32 i, struct mmsg_ctx *c)
 {
@@ -384,6 +417,15 @@ int tp_exit_write(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
+/* pwrite64(fd, buf, count, pos): files only (pipes and sockets refuse) */
+SEC("tracepoint/syscalls/sys_exit_pwrite64")
+int tp_exit_pwrite64(struct trace_event_raw_sys_exit *ctx)
+{
+	on_send(EXFILMON_OP_WRITE, SYSCALL_ARG1(syscall_regs()), ctx->ret,
+		NULL, 0);
+	return 0;
+}
+
 #define WRITEV_TP(name)							\
 SEC("tracepoint/syscalls/sys_exit_" #name)				\
 int tp_exit_##name(struct trace_event_raw_sys_exit *ctx)		\
@@ -395,7 +437,6 @@ int tp_exit_##name(struct trace_event_raw_sys_exit *ctx)		\
 
 /* pwritev*() with offset -1 write to a socket like writev() */
 WRITEV_TP(writev)
-WRITEV_TP(pwrite64)
 WRITEV_TP(pwritev)
 WRITEV_TP(pwritev2)
 
@@ -415,24 +456,35 @@ SEC("tracepoint/syscalls/sys_exit_sendmsg")
 int tp_exit_sendmsg(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = syscall_regs();
-	struct user_msghdr msg = {};
+	struct user_msghdr *msg;
+	void *name = NULL;
+	int namelen = 0;
 
 	if (ctx->ret <= 0)
 		return 0;
-	bpf_probe_read_user(&msg, sizeof(msg), (void *)SYSCALL_ARG2(regs));
-	on_send(EXFILMON_OP_SENDMSG, SYSCALL_ARG1(regs), ctx->ret,
-		msg.msg_name, msg.msg_namelen);
+	/* field by field: the whole header would cost 56 bytes of stack */
+	msg = (void *)SYSCALL_ARG2(regs);
+	bpf_probe_read_user(&name, sizeof(name), &msg->msg_name);
+	bpf_probe_read_user(&namelen, sizeof(namelen), &msg->msg_namelen);
+	on_send(EXFILMON_OP_SENDMSG, SYSCALL_ARG1(regs), ctx->ret, name,
+		namelen);
 	return 0;
 }
 
 static long mmsg_one(__u32 i, struct mmsg_ctx *c)
 {
-	struct mmsghdr m = {};
+	struct mmsghdr *m = &c->vec[i];
+	void *name = NULL;
+	int namelen = 0;
+	__u32 len = 0;
 
-	if (bpf_probe_read_user(&m, sizeof(m), &c->vec[i]))
+	/* field by field: the whole mmsghdr would cost 64 bytes of stack */
+	if (bpf_probe_read_user(&len, sizeof(len), &m->msg_len))
 		return 1;
-	on_send(EXFILMON_OP_SENDMMSG, c->fd, m.msg_len, m.msg_hdr.msg_name,
-		m.msg_hdr.msg_namelen);
+	bpf_probe_read_user(&name, sizeof(name), &m->msg_hdr.msg_name);
+	bpf_probe_read_user(&namelen, sizeof(namelen),
+			    &m->msg_hdr.msg_namelen);
+	on_send(EXFILMON_OP_SENDMMSG, c->fd, len, name, namelen);
 	return 0;
 }
 

@@ -10,11 +10,10 @@
 #define EXFILMON_BPF_FLOW_H
 
 /*
- * Streams holding taint. Readers of pipes and sockets skip the streams
- * lookup while there are none, so a machine where no tainted process
- * writes to a pipe pays nothing for propagation on its reads. Entries the
- * daemon expires are not subtracted: the count may stay high, which only
- * costs the lookup.
+ * Streams created since the sensor loaded. Readers of pipes and sockets
+ * skip the streams lookup while there are none, so a machine where no
+ * tainted process ever wrote to a pipe or socket pays nothing for
+ * propagation on its reads.
  */
 __u64 streams_live;
 
@@ -60,31 +59,64 @@ static __always_inline __u64 carry_budget(struct exfilmon_proc *p,
 	return amount;
 }
 
-static __always_inline void carried(struct exfilmon_proc *p,
-				    const struct exfilmon_pkey *pkey,
-				    const struct exfilmon_file_key *key,
-				    struct exfilmon_obj *o, __u32 op,
-				    __u64 amount, __u64 now,
-				    const struct exfilmon_count *out)
+/*
+ * amount of taint went from the tainted process pkey into object key (o);
+ * out is the (process, object) outflow. Not inlined: its record
+ * description stays off the callers' frames (512 bytes for a whole call
+ * chain).
+ */
+static __noinline void carried(const struct exfilmon_pkey *pkey,
+			       const struct exfilmon_file_key *key,
+			       struct exfilmon_obj *o, const struct xfer *x,
+			       const struct exfilmon_count *out)
 {
+	struct exfilmon_proc *p;
+	__u64 now = bpf_ktime_get_boot_ns();
 	struct io_rec io = {
-		.type = EXFILMON_REC_FLOW, .op = op, .watch_id = o->watch_id,
-		.chan = o->chan, .delta = amount, .total = out, .obj = key,
+		.type = EXFILMON_REC_FLOW, .total = out, .obj = key,
 	};
 
-	__sync_fetch_and_add(&o->taint, amount);
+	if (!pkey || !key || !o || !x)
+		return;
+	p = bpf_map_lookup_elem(&procs, pkey);
+	if (!p)
+		return;
+	__sync_fetch_and_add(&o->taint, x->n);
 	o->writer = *pkey;
 	o->last_ns = now;
-	__sync_fetch_and_add(&p->carried, amount);
+	__sync_fetch_and_add(&p->carried, x->n);
 	p->last_ns = now;
+	io.op = x->op;
+	io.watch_id = o->watch_id;
+	io.chan = o->chan;
+	io.delta = x->n;
 	emit_io(pkey, now, &io, p);
+}
+
+/*
+ * A new, zeroed object entry for the caller to fill in (an initialiser on
+ * the stack would not fit the deepest call chains); NULL when the table is
+ * full, which loses the amount of taint being carried.
+ */
+static __always_inline struct exfilmon_obj *
+obj_new(void *map, const struct exfilmon_file_key *key, __u32 full_stat,
+	__u64 amount)
+{
+	static const struct exfilmon_obj zero;
+
+	if (bpf_map_update_elem(map, key, &zero, BPF_NOEXIST) == -E2BIG) {
+		stat_add(full_stat, 1);
+		stat_add(EXFILMON_STAT_LOST_TAINT_BYTES, amount);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(map, key);
 }
 
 /* The tainted process p wrote x->n bytes into the stream key. */
 static __noinline void carry_stream(struct exfilmon_proc *p,
 				     const struct exfilmon_pkey *pkey,
 				     const struct exfilmon_file_key *key,
-				     const struct xfer *x)
+				     struct xfer *x)
 {
 	struct exfilmon_count *out;
 	struct exfilmon_obj *o;
@@ -95,24 +127,16 @@ static __noinline void carry_stream(struct exfilmon_proc *p,
 		return;
 	o = bpf_map_lookup_elem(&streams, key);
 	if (!o) {
-		struct exfilmon_obj init = {
-			.flags = EXFILMON_OBJ_STREAM,
-			.watch_id = p->watch_id,
-			.chan = x->chan,
-		};
-
-		if (bpf_map_update_elem(&streams, key, &init,
-					BPF_NOEXIST) == -E2BIG) {
-			stat_add(EXFILMON_STAT_STREAM_FULL, 1);
-			stat_add(EXFILMON_STAT_LOST_TAINT_BYTES, amount);
-			return;
-		}
-		__sync_fetch_and_add(&streams_live, 1);
-		o = bpf_map_lookup_elem(&streams, key);
+		o = obj_new(&streams, key, EXFILMON_STAT_STREAM_FULL, amount);
 		if (!o)
 			return;
+		o->flags = EXFILMON_OBJ_STREAM;
+		o->watch_id = p->watch_id;
+		o->chan = x->chan;
+		__sync_fetch_and_add(&streams_live, 1);
 	}
-	carried(p, pkey, key, o, x->op, amount, now, out);
+	x->n = amount;
+	carried(pkey, key, o, x, out);
 }
 
 /* Not inlined: only tainted writers of regular files get here. */
@@ -185,13 +209,17 @@ file_watch(struct file *f, struct inode *inode, struct exfilmon_file_key *key)
 	if (!w || !(w->flags & EXFILMON_WATCH_DIR))
 		return NULL;
 	{
-		struct exfilmon_obj fw = {
-			.flags = EXFILMON_WATCH_FILE | EXFILMON_WATCH_VIA_DIR,
-			.watch_id = w->watch_id,
-		};
+		static const struct exfilmon_obj zero;
+		struct exfilmon_obj *fw;
 
 		/* a full table only costs the hard-link protection */
-		bpf_map_update_elem(&watched, key, &fw, BPF_NOEXIST);
+		if (bpf_map_update_elem(&watched, key, &zero, BPF_NOEXIST))
+			return w;
+		fw = bpf_map_lookup_elem(&watched, key);
+		if (fw) {
+			fw->watch_id = w->watch_id;
+			fw->flags = EXFILMON_WATCH_FILE | EXFILMON_WATCH_VIA_DIR;
+		}
 	}
 	return w;
 }
@@ -203,7 +231,7 @@ file_watch(struct file *f, struct inode *inode, struct exfilmon_file_key *key)
  */
 static __noinline void carry_file(struct exfilmon_proc *p,
 				   const struct exfilmon_pkey *pkey,
-				   struct file *f, const struct xfer *x)
+				   struct file *f, struct xfer *x)
 {
 	struct inode *inode = BPF_CORE_READ(f, f_inode);
 	struct exfilmon_file_key key;
@@ -221,27 +249,19 @@ static __noinline void carry_file(struct exfilmon_proc *p,
 	if (!amount)
 		return;
 	if (!o) {
-		struct exfilmon_obj init = {
-			.flags = EXFILMON_OBJ_DERIVED,
-			.watch_id = p->watch_id,
-			.chan = x->chan,
-			.gen = BPF_CORE_READ(inode, i_generation),
-		};
-
-		init.writer = *pkey;
-		init.last_ns = now;
-		if (bpf_map_update_elem(&watched, &key, &init,
-					BPF_NOEXIST) == -E2BIG) {
-			stat_add(EXFILMON_STAT_DERIVED_FULL, 1);
-			stat_add(EXFILMON_STAT_LOST_TAINT_BYTES, amount);
-			return;
-		}
-		o = bpf_map_lookup_elem(&watched, &key);
+		o = obj_new(&watched, &key, EXFILMON_STAT_DERIVED_FULL, amount);
 		if (!o)
 			return;
+		o->flags = EXFILMON_OBJ_DERIVED;
+		o->watch_id = p->watch_id;
+		o->chan = x->chan;
+		o->gen = BPF_CORE_READ(inode, i_generation);
+		o->writer = *pkey;
+		o->last_ns = now;
 		emit_derived(pkey, &key, o, f, now);
 	}
-	carried(p, pkey, &key, o, x->op, amount, now, out);
+	x->n = amount;
+	carried(pkey, &key, o, x, out);
 }
 
 /*
@@ -271,11 +291,18 @@ static __noinline void take(struct task_struct *t,
 		amount = had < n ? had : n;
 		if (!amount)
 			return;
+		/*
+		 * A stream read dry keeps its entry: deleting it here would
+		 * race with a writer adding to the same entry, and lose that
+		 * taint. The daemon removes drained entries once idle. A
+		 * reader that raced another below zero gives the rest back.
+		 */
 		had = __sync_fetch_and_sub(&o->taint, amount);
-		/* read dry (or raced below zero by another reader) */
-		if (had <= amount) {
-			bpf_map_delete_elem(&streams, key);
-			__sync_fetch_and_sub(&streams_live, 1);
+		if (had < amount) {
+			__sync_fetch_and_add(&o->taint, amount - had);
+			amount = had;
+			if (!amount)
+				return;
 		}
 		if (task_opaque(t))
 			return;

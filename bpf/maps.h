@@ -64,15 +64,6 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-/* scratch for building a path (REC_DERIVED): twice the record's length,
- * so a name copied at any offset below the length stays inside */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, char[2 * EXFILMON_DERIVED_PATH_LEN]);
-} path_buf SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);

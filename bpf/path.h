@@ -13,22 +13,45 @@
 #define PATH_MAX_DEPTH	32
 #define PATH_NAME_MAX	255	/* NAME_MAX */
 
-struct path_walk {
+/*
+ * The walk's state lives in a per-CPU map value, not on the stack: the
+ * record is written deep in a call chain whose frames share 512 bytes.
+ * The buffer is twice the kept length, so a name copied at any offset
+ * below the length stays inside it.
+ */
+struct path_scratch {
 	struct dentry *d;
 	struct vfsmount *mnt;
-	char *buf;
 	__u32 off;
 	__u32 flags;
 	__u32 done;	/* the walk reached a root */
+	__u32 pad;
+	char buf[2 * EXFILMON_DERIVED_PATH_LEN];
 };
 
-static long path_step(__u32 i, struct path_walk *w)
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_scratch);
+} path_buf SEC(".maps");
+
+struct path_ctx {
+	struct path_scratch *w;
+};
+
+static long path_step(__u32 i, struct path_ctx *c)
 {
-	struct dentry *d = w->d, *parent;
-	struct vfsmount *mnt = w->mnt;
+	struct path_scratch *w = c->w;
+	struct dentry *d, *parent;
+	struct vfsmount *mnt;
 	const unsigned char *name;
 	long n;
 
+	if (!w)
+		return 1;
+	d = w->d;
+	mnt = w->mnt;
 	if (d == BPF_CORE_READ(mnt, mnt_root)) {
 		struct mount *m, *pm;
 
@@ -43,17 +66,12 @@ static long path_step(__u32 i, struct path_walk *w)
 		return 0;
 	}
 	parent = BPF_CORE_READ(d, d_parent);
-	if (parent == d) {
-		w->done = 1;	/* an unmounted tree's root (e.g. memfd) */
-		return 1;
-	}
 	if (w->off >= EXFILMON_DERIVED_PATH_LEN) {
 		w->flags |= EXFILMON_DERIVED_TRUNCATED;
 		w->done = 1;
 		return 1;
 	}
 	name = BPF_CORE_READ(d, d_name.name);
-	/* the buffer is twice the kept length: any name fits after off */
 	n = bpf_probe_read_kernel_str(w->buf + (w->off &
 						(EXFILMON_DERIVED_PATH_LEN - 1)),
 				      PATH_NAME_MAX + 1, name);
@@ -67,6 +85,12 @@ static long path_step(__u32 i, struct path_walk *w)
 		return 1;
 	}
 	w->off += n;
+	if (parent == d) {
+		/* a pseudo file's own dentry (memfd: "memfd:NAME") is its
+		 * tree's root; named, it ends the walk */
+		w->done = 1;
+		return 1;
+	}
 	w->d = parent;
 	return 0;
 }
@@ -75,23 +99,26 @@ static long path_step(__u32 i, struct path_walk *w)
 static __always_inline void file_path(struct file *f,
 				      struct exfilmon_rec_derived *r)
 {
+	struct path_ctx c;
 	__u32 zero = 0;
-	struct path_walk w = {};
 
 	r->path_len = 0;
 	r->flags = 0;
-	w.buf = bpf_map_lookup_elem(&path_buf, &zero);
-	if (!w.buf)
+	c.w = bpf_map_lookup_elem(&path_buf, &zero);
+	if (!c.w)
 		return;
-	w.d = BPF_CORE_READ(f, f_path.dentry);
-	w.mnt = BPF_CORE_READ(f, f_path.mnt);
-	bpf_loop(PATH_MAX_DEPTH, path_step, &w, 0);
-	if (!w.done)
-		w.flags |= EXFILMON_DERIVED_TRUNCATED;	/* too deep */
-	r->flags = w.flags;
-	r->path_len = w.off > EXFILMON_DERIVED_PATH_LEN ?
-		      EXFILMON_DERIVED_PATH_LEN : w.off;
-	bpf_probe_read_kernel(r->path, sizeof(r->path), w.buf);
+	c.w->d = BPF_CORE_READ(f, f_path.dentry);
+	c.w->mnt = BPF_CORE_READ(f, f_path.mnt);
+	c.w->off = 0;
+	c.w->flags = 0;
+	c.w->done = 0;
+	bpf_loop(PATH_MAX_DEPTH, path_step, &c, 0);
+	if (!c.w->done)
+		c.w->flags |= EXFILMON_DERIVED_TRUNCATED;	/* too deep */
+	r->flags = c.w->flags;
+	r->path_len = c.w->off > EXFILMON_DERIVED_PATH_LEN ?
+		      EXFILMON_DERIVED_PATH_LEN : c.w->off;
+	bpf_probe_read_kernel(r->path, sizeof(r->path), c.w->buf);
 }
 
 #endif /* EXFILMON_BPF_PATH_H */

@@ -69,8 +69,8 @@ struct exfilmon_file_key {
  *  - UNIX: ino is an opaque id of the receiving socket;
  *  - INET: a loopback flow, dev = tag | proto << 40 | sport << 16 | dport,
  *    ino = saddr << 32 | daddr (IPv4, network order read as host u32;
- *    0 for ::1); UDP keys leave sport and saddr 0, since a receiver is
- *    reached by its own address only.
+ *    0 for ::1); UDP keys keep only proto and dport (sport and ino 0):
+ *    a receiver bound to a wildcard address is reached by 127.0.0.1.
  */
 #define EXFILMON_KEY_TAG_UNIX	(0xf5ULL << 56)
 #define EXFILMON_KEY_TAG_INET	(0xf6ULL << 56)

@@ -111,8 +111,22 @@ static int ioc_version(void __user *uarg)
 	return arg_out(uarg, &a, sizeof(a));
 }
 
-#define WATCH_FLAGS \
+#define WATCH_CONFIGURED \
 	(EXFILMON_WATCH_FILE | EXFILMON_WATCH_DIR | EXFILMON_WATCH_VIA_DIR)
+#define WATCH_FLAGS \
+	(WATCH_CONFIGURED | EXFILMON_OBJ_DERIVED | EXFILMON_OBJ_OPAQUE)
+
+/*
+ * An entry of the watched table says what it is: a configured watch, a
+ * derived file (the daemon restoring one it stored) or an opaque
+ * executable. Streams live in their own table and only the hooks make
+ * them.
+ */
+static bool watch_obj_valid(const struct exfilmon_obj *w)
+{
+	return w->flags && !(w->flags & ~WATCH_FLAGS) &&
+	       w->chan < EXFILMON_CHAN_NR && !w->writer.pad;
+}
 
 /* Insert or replace, like BPF_ANY on the eBPF sensor's map. */
 static int ioc_watch_add(void __user *uarg)
@@ -124,7 +138,7 @@ static int ioc_watch_add(void __user *uarg)
 
 	if (err)
 		return err;
-	if (a.w.flags & ~WATCH_FLAGS)
+	if (!watch_obj_valid(&a.w))
 		return -EINVAL;
 	spin_lock(&t->lock);
 	e = exfilmon_table_lookup(t, &a.key);
@@ -150,19 +164,29 @@ static int ioc_watch_rm(void __user *uarg)
 	return err;
 }
 
+/*
+ * Derived marks and opaque entries carry a watch_id too (the origin of
+ * the data), but they are not the configuration: they outlive it.
+ */
+static bool watch_is_configured(const struct exfilmon_watch_entry *e)
+{
+	return (e->val.flags & WATCH_CONFIGURED) &&
+	       !(e->val.flags & (EXFILMON_OBJ_DERIVED | EXFILMON_OBJ_OPAQUE));
+}
+
 static bool watch_dir_has_id(const void *entry, const void *ctx)
 {
 	const struct exfilmon_watch_entry *e = entry;
 
 	return e->val.watch_id == *(const u32 *)ctx &&
-	       (e->val.flags & EXFILMON_WATCH_DIR);
+	       (e->val.flags & EXFILMON_WATCH_DIR) && watch_is_configured(e);
 }
 
 static bool watch_has_id(const void *entry, const void *ctx)
 {
 	const struct exfilmon_watch_entry *e = entry;
 
-	return e->val.watch_id == *(const u32 *)ctx;
+	return e->val.watch_id == *(const u32 *)ctx && watch_is_configured(e);
 }
 
 static void watch_scan_delete(bool (*match)(const void *, const void *),
@@ -180,7 +204,8 @@ static void watch_scan_delete(bool (*match)(const void *, const void *),
 }
 
 /*
- * Every key of one watch, including those the hooks added (VIA_DIR). The
+ * Every configured key of one watch, including those the hooks added
+ * (VIA_DIR); derived marks and opaque entries stay. The
  * directories go first: while one is left, a read through it can add a
  * VIA_DIR file entry into a slot the scan has already passed (the free
  * list hands out the slot just freed). With none left, no new entry of
@@ -240,7 +265,7 @@ static int ioc_stats(void __user *uarg)
 static int ioc_set_limits(void __user *uarg)
 {
 	struct exfilmon_ioc_limits a;
-	u32 want[EXFILMON_TABLE_WATCHED + 1];
+	u32 want[EXFILMON_TABLES];
 	unsigned int i;
 	int err;
 
@@ -251,10 +276,12 @@ static int ioc_set_limits(void __user *uarg)
 	want[EXFILMON_TABLE_READS] = a.max_reads;
 	want[EXFILMON_TABLE_SENDS] = a.max_sends;
 	want[EXFILMON_TABLE_WATCHED] = a.max_watch;
-	for (i = EXFILMON_TABLE_PROCS; i <= EXFILMON_TABLE_WATCHED; i++)
+	want[EXFILMON_TABLE_STREAMS] = a.max_streams;
+	want[EXFILMON_TABLE_FLOWS] = a.max_flows;
+	for (i = EXFILMON_TABLE_FIRST; i < EXFILMON_TABLES; i++)
 		if (want[i] > exfilmon_tables[i].size)
 			return -EINVAL;
-	for (i = EXFILMON_TABLE_PROCS; i <= EXFILMON_TABLE_WATCHED; i++) {
+	for (i = EXFILMON_TABLE_FIRST; i < EXFILMON_TABLES; i++) {
 		if (!want[i])
 			continue;
 		spin_lock(&exfilmon_tables[i].lock);
@@ -384,7 +411,7 @@ static int ioc_table(unsigned int cmd, void __user *uarg)
 
 	if (err)
 		return err;
-	if (a.table < EXFILMON_TABLE_PROCS || a.table > EXFILMON_TABLE_WATCHED)
+	if (a.table < EXFILMON_TABLE_FIRST || a.table >= EXFILMON_TABLES)
 		return -EINVAL;
 	if (cmd == EXFILMON_IOC_TABLE_DELETE)
 		return table_delete(&exfilmon_tables[a.table], &a);

@@ -23,15 +23,29 @@
 /* Most entries one TABLE_READ ioctl returns (a larger count is cut). */
 #define EXFILMON_TABLE_BATCH	EXFILMON_TABLE_BATCH_MAX
 
-/* The four tables, indexed by EXFILMON_TABLE_* (0 is unused). */
-extern struct exfilmon_table exfilmon_tables[EXFILMON_TABLE_WATCHED + 1];
+/* The tables, indexed by EXFILMON_TABLE_* (0 is unused). */
+#define EXFILMON_TABLE_FIRST	EXFILMON_TABLE_PROCS
+#define EXFILMON_TABLES		(EXFILMON_TABLE_FLOWS + 1)
+
+extern struct exfilmon_table exfilmon_tables[EXFILMON_TABLES];
 #define exfilmon_procs		(&exfilmon_tables[EXFILMON_TABLE_PROCS])
 #define exfilmon_reads		(&exfilmon_tables[EXFILMON_TABLE_READS])
 #define exfilmon_sends		(&exfilmon_tables[EXFILMON_TABLE_SENDS])
 #define exfilmon_watched	(&exfilmon_tables[EXFILMON_TABLE_WATCHED])
+#define exfilmon_streams	(&exfilmon_tables[EXFILMON_TABLE_STREAMS])
+#define exfilmon_flows		(&exfilmon_tables[EXFILMON_TABLE_FLOWS])
 
-int exfilmon_tables_init(u32 max_procs, u32 max_reads, u32 max_sends,
-			 u32 max_watch);
+/*
+ * Lock order. A hook holds at most one table lock of each level, taken
+ * from the first level down:
+ *  1. procs;
+ *  2. reads (a process taking taint) or flows (one carrying it);
+ *  3. streams or watched (the object a carry lands in).
+ * sends, and streams or watched outside a carry, are taken alone. So a
+ * process's taint, its (process, object) counter and the object change
+ * together, and no figure can run ahead of another.
+ */
+int exfilmon_tables_init(const u32 *size);
 void exfilmon_tables_exit(void);
 
 /* Statistics: per CPU, so the hooks never share a cache line for them. */
@@ -60,22 +74,72 @@ extern struct wait_queue_head exfilmon_ring_wq;
 int exfilmon_hooks_init(void);
 void exfilmon_hooks_exit(void);
 
-/* Accounting, called from the hooks in atomic context. */
+/* Called from the hooks in atomic context, as is everything below. */
 struct file;
 struct inode;
 struct sock;
 
-bool exfilmon_file_watch(struct file *f, struct exfilmon_file_key *key,
-			 struct exfilmon_watch *w);
-void exfilmon_account_read(u32 op, const struct exfilmon_file_key *key,
-			   u32 watch_id, u64 bytes);
-void exfilmon_account_send(u32 op, const struct exfilmon_pkey *pkey,
-			   const struct exfilmon_dest *dest, u64 bytes);
-struct sock *exfilmon_file_inet_sock(struct file *f);
-void exfilmon_dest_of_send(struct sock *sk, const void __user *uaddr,
-			   u32 ulen, struct exfilmon_dest *d);
+/* account.c: counters, processes, records, sends */
 void exfilmon_inode_key(const struct inode *inode,
 			struct exfilmon_file_key *key);
+void exfilmon_count_add(struct exfilmon_count *c, u64 bytes, u64 now);
+void exfilmon_proc_start(struct exfilmon_proc *p, u32 watch_id, u64 now);
+void exfilmon_src_update(struct exfilmon_proc *p, u32 chan,
+			 const struct exfilmon_pkey *from,
+			 const struct exfilmon_file_key *obj, u64 inflow);
+void exfilmon_emit_io(struct exfilmon_rec_io *r, u16 type,
+		      const struct exfilmon_pkey *pkey, u64 now, u32 op,
+		      u64 delta);
+void exfilmon_account_send(u32 op, const struct exfilmon_pkey *pkey,
+			   const struct exfilmon_dest *dest, u64 bytes);
+
+/* watch.c: what is watched data, derived marks, opaque executables */
+bool exfilmon_file_watch(struct file *f, struct exfilmon_file_key *key,
+			 struct exfilmon_obj *w);
+void exfilmon_file_dir_key(struct file *f, struct exfilmon_file_key *dir);
+int exfilmon_mark_derived(const struct exfilmon_file_key *key,
+			  const struct exfilmon_file_key *dir, u32 gen,
+			  u32 chan, u32 watch_id, u64 amount,
+			  const struct exfilmon_pkey *writer, u64 now,
+			  struct exfilmon_obj *obj, struct exfilmon_obj *born);
+bool exfilmon_current_opaque(void);
+
+/* net.c: where a socket write goes, and what a socket read receives */
+#define EXFILMON_SOCK_NONE	0	/* neither watched nor followed */
+#define EXFILMON_SOCK_STREAM	1	/* taint goes into stream *key */
+#define EXFILMON_SOCK_SEND	2	/* a send to *dest */
+
+void exfilmon_net_init(void);
+struct sock *exfilmon_file_sock(struct file *f);
+int exfilmon_sock_write(struct sock *sk, const void __user *uaddr, u32 ulen,
+			struct exfilmon_file_key *key, u32 *chan,
+			struct exfilmon_dest *dest);
+int exfilmon_sock_read_key(struct sock *sk, struct exfilmon_file_key *key);
+
+/*
+ * flow.c: taint into and out of objects, by the file a syscall used.
+ * Taint goes into a stream when a write starts, not when it returns: a
+ * reader can take the bytes out of a pipe or socket before the writer's
+ * syscall exit runs (a 1 MiB write into a 64 KiB pipe is read while the
+ * writer still blocks). Files and sends are counted at exit, with the
+ * bytes really moved. So each write hook says which it accounts.
+ */
+#define EXFILMON_XFER_STREAM	0x1	/* at entry, n asked: streams */
+#define EXFILMON_XFER_EXACT	0x2	/* at exit, n moved: files, sends */
+
+void exfilmon_read_file(u32 op, struct file *f, u64 n);
+void exfilmon_write_file(u32 op, struct file *f, u64 n,
+			 const void __user *uaddr, u32 ulen, u32 when);
+void exfilmon_carry_file(const struct exfilmon_pkey *pkey, struct file *f,
+			 u32 chan, u32 op, u64 n);
+
+/* path.c: REC_DERIVED, with the file's path */
+int exfilmon_path_init(void);
+void exfilmon_path_exit(void);
+void exfilmon_emit_derived(const struct exfilmon_pkey *pkey,
+			   const struct exfilmon_file_key *key,
+			   const struct exfilmon_obj *obj, struct file *f,
+			   u64 now);
 
 /* The misc device /dev/exfilmon. */
 int exfilmon_chardev_init(void);
@@ -92,6 +156,12 @@ static inline void exfilmon_task_pkey(struct task_struct *t,
 	key->tgid = t->tgid;
 	key->pad = 0;
 	key->start_ns = t->group_leader->start_time;
+}
+
+static inline bool exfilmon_pkey_eq(const struct exfilmon_pkey *a,
+				    const struct exfilmon_pkey *b)
+{
+	return a->tgid == b->tgid && a->start_ns == b->start_ns;
 }
 
 static inline void exfilmon_rec_hdr_fill(struct exfilmon_rec_hdr *h,

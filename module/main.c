@@ -2,9 +2,10 @@
 /*
  * exfilmon.ko: the kernel-module sensor of exfilmon, for kernels where the
  * eBPF sensor cannot load. It counts the bytes processes read from watched
- * files and the bytes tracked processes send, per destination, with the
- * eBPF sensor's semantics, tables and records, and hands them to exfilmond
- * through /dev/exfilmon.
+ * files, follows that data as taint through pipes, files, sockets and
+ * children (docs/flow.md), and counts the bytes tainted processes send,
+ * per destination, with the eBPF sensor's semantics, tables and records,
+ * and hands them to exfilmond through /dev/exfilmon.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -33,6 +34,14 @@ MODULE_PARM_DESC(max_sends, "(process, destination) counters (64..4194304, defau
 static unsigned int max_watch = 65536;
 module_param(max_watch, uint, 0444);
 MODULE_PARM_DESC(max_watch, "Watched inodes (64..4194304, default 65536)");
+
+static unsigned int max_streams = 16384;
+module_param(max_streams, uint, 0444);
+MODULE_PARM_DESC(max_streams, "Pipes, sockets and loopback flows holding taint (64..4194304, default 16384)");
+
+static unsigned int max_flows = 65536;
+module_param(max_flows, uint, 0444);
+MODULE_PARM_DESC(max_flows, "(process, object) outflows (64..4194304, default 65536)");
 
 static unsigned int ring_kib = 4096;
 module_param(ring_kib, uint, 0444);
@@ -76,7 +85,9 @@ static int __init check_params(void)
 	if (check_table_param("max_procs", max_procs) ||
 	    check_table_param("max_reads", max_reads) ||
 	    check_table_param("max_sends", max_sends) ||
-	    check_table_param("max_watch", max_watch))
+	    check_table_param("max_watch", max_watch) ||
+	    check_table_param("max_streams", max_streams) ||
+	    check_table_param("max_flows", max_flows))
 		return -EINVAL;
 	if (ring_kib < EXFILMON_RING_KIB_MIN ||
 	    ring_kib > EXFILMON_RING_KIB_MAX || !is_power_of_2(ring_kib)) {
@@ -89,12 +100,20 @@ static int __init check_params(void)
 
 static int __init exfilmon_init(void)
 {
+	const u32 size[EXFILMON_TABLES] = {
+		[EXFILMON_TABLE_PROCS] = max_procs,
+		[EXFILMON_TABLE_READS] = max_reads,
+		[EXFILMON_TABLE_SENDS] = max_sends,
+		[EXFILMON_TABLE_WATCHED] = max_watch,
+		[EXFILMON_TABLE_STREAMS] = max_streams,
+		[EXFILMON_TABLE_FLOWS] = max_flows,
+	};
 	int err;
 
 	err = check_params();
 	if (err)
 		return err;
-	err = exfilmon_tables_init(max_procs, max_reads, max_sends, max_watch);
+	err = exfilmon_tables_init(size);
 	if (err)
 		return err;
 	err = exfilmon_ring_init(ring_kib);
@@ -136,5 +155,5 @@ module_init(exfilmon_init);
 module_exit(exfilmon_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("exfilmon sensor: watched-data reads and sends of tracked processes");
+MODULE_DESCRIPTION("exfilmon sensor: watched data read, passed on between processes and sent");
 MODULE_AUTHOR("exfilmon developers");

@@ -22,7 +22,7 @@ struct tbl_node {
 	u64 entry[];			/* key, then value */
 };
 
-struct exfilmon_table exfilmon_tables[EXFILMON_TABLE_WATCHED + 1];
+struct exfilmon_table exfilmon_tables[EXFILMON_TABLES];
 
 static struct tbl_node *node_at(struct exfilmon_table *t, u32 idx)
 {
@@ -37,13 +37,19 @@ static struct hlist_head *bucket_of(struct exfilmon_table *t, const void *key)
 	return &t->buckets[h & t->bucket_mask];
 }
 
-int exfilmon_table_init(struct exfilmon_table *t, u32 size, u32 key_size,
+int exfilmon_table_init(struct exfilmon_table *t, const char *name,
+			struct lock_class_key *lock_key, u32 size, u32 key_size,
 			u32 entry_size)
 {
 	u32 nbuckets = roundup_pow_of_two(size);
 	u32 i;
 
 	spin_lock_init(&t->lock);
+	/*
+	 * One lock class per table: the hooks nest them (see exfilmon.h),
+	 * which lockdep would take for recursion on a class they shared.
+	 */
+	lockdep_set_class_and_name(&t->lock, lock_key, name);
 	t->key_size = key_size;
 	t->entry_size = entry_size;
 	t->stride = ALIGN(sizeof(struct tbl_node) + entry_size, 8);
@@ -115,7 +121,8 @@ void *exfilmon_table_insert(struct exfilmon_table *t, const void *key)
 	memcpy(n->entry, key, t->key_size);
 	memset((u8 *)n->entry + t->key_size, 0, t->entry_size - t->key_size);
 	hlist_add_head(&n->link, bucket_of(t, key));
-	t->count++;
+	/* read without the lock by exfilmon_table_empty() */
+	WRITE_ONCE(t->count, t->count + 1);
 	return n->entry;
 }
 
@@ -125,7 +132,7 @@ static void node_free(struct exfilmon_table *t, struct tbl_node *n)
 	n->used = 0;
 	n->next_free = t->free_head;
 	t->free_head = ((void *)n - t->pool) / t->stride;
-	t->count--;
+	WRITE_ONCE(t->count, t->count - 1);
 }
 
 int exfilmon_table_delete(struct exfilmon_table *t, const void *key)
@@ -184,46 +191,67 @@ void exfilmon_table_delete_if(struct exfilmon_table *t, u32 *cursor,
 	*cursor = i;
 }
 
-int exfilmon_tables_init(u32 max_procs, u32 max_reads, u32 max_sends,
-			 u32 max_watch)
+/* What each table holds: its key, and its entry (key then value). */
+static const struct {
+	const char *name;
+	u32 key_size;
+	u32 entry_size;
+} table_desc[EXFILMON_TABLES] = {
+	[EXFILMON_TABLE_PROCS] = {
+		"exfilmon_procs", sizeof(struct exfilmon_pkey),
+		sizeof(struct exfilmon_proc_entry),
+	},
+	[EXFILMON_TABLE_READS] = {
+		"exfilmon_reads", sizeof(struct exfilmon_read_key),
+		sizeof(struct exfilmon_read_entry),
+	},
+	[EXFILMON_TABLE_SENDS] = {
+		"exfilmon_sends", sizeof(struct exfilmon_send_key),
+		sizeof(struct exfilmon_send_entry),
+	},
+	[EXFILMON_TABLE_WATCHED] = {
+		"exfilmon_watched", sizeof(struct exfilmon_file_key),
+		sizeof(struct exfilmon_watch_entry),
+	},
+	[EXFILMON_TABLE_STREAMS] = {
+		"exfilmon_streams", sizeof(struct exfilmon_file_key),
+		sizeof(struct exfilmon_watch_entry),
+	},
+	[EXFILMON_TABLE_FLOWS] = {
+		"exfilmon_flows", sizeof(struct exfilmon_read_key),
+		sizeof(struct exfilmon_read_entry),
+	},
+};
+
+static struct lock_class_key table_lock_keys[EXFILMON_TABLES];
+
+/* size[EXFILMON_TABLE_*]: each table's pool, from the module parameters */
+int exfilmon_tables_init(const u32 *size)
 {
+	unsigned int i;
 	int err;
 
-	err = exfilmon_table_init(exfilmon_procs, max_procs,
-				  sizeof(struct exfilmon_pkey),
-				  sizeof(struct exfilmon_proc_entry));
-	if (err)
-		return err;
-	err = exfilmon_table_init(exfilmon_reads, max_reads,
-				  sizeof(struct exfilmon_read_key),
-				  sizeof(struct exfilmon_read_entry));
-	if (err)
-		goto out_destroy_procs;
-	err = exfilmon_table_init(exfilmon_sends, max_sends,
-				  sizeof(struct exfilmon_send_key),
-				  sizeof(struct exfilmon_send_entry));
-	if (err)
-		goto out_destroy_reads;
-	err = exfilmon_table_init(exfilmon_watched, max_watch,
-				  sizeof(struct exfilmon_file_key),
-				  sizeof(struct exfilmon_watch_entry));
-	if (err)
-		goto out_destroy_sends;
+	for (i = EXFILMON_TABLE_FIRST; i < EXFILMON_TABLES; i++) {
+		err = exfilmon_table_init(&exfilmon_tables[i],
+					  table_desc[i].name,
+					  &table_lock_keys[i], size[i],
+					  table_desc[i].key_size,
+					  table_desc[i].entry_size);
+		if (err)
+			goto out_destroy;
+	}
 	return 0;
 
-out_destroy_sends:
-	exfilmon_table_destroy(exfilmon_sends);
-out_destroy_reads:
-	exfilmon_table_destroy(exfilmon_reads);
-out_destroy_procs:
-	exfilmon_table_destroy(exfilmon_procs);
+out_destroy:
+	while (i-- > EXFILMON_TABLE_FIRST)
+		exfilmon_table_destroy(&exfilmon_tables[i]);
 	return err;
 }
 
 void exfilmon_tables_exit(void)
 {
-	exfilmon_table_destroy(exfilmon_watched);
-	exfilmon_table_destroy(exfilmon_sends);
-	exfilmon_table_destroy(exfilmon_reads);
-	exfilmon_table_destroy(exfilmon_procs);
+	unsigned int i = EXFILMON_TABLES;
+
+	while (i-- > EXFILMON_TABLE_FIRST)
+		exfilmon_table_destroy(&exfilmon_tables[i]);
 }

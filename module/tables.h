@@ -30,11 +30,21 @@ struct exfilmon_table {
 	u32 seed;
 };
 
-int exfilmon_table_init(struct exfilmon_table *t, u32 size, u32 key_size,
+int exfilmon_table_init(struct exfilmon_table *t, const char *name,
+			struct lock_class_key *lock_key, u32 size, u32 key_size,
 			u32 entry_size);
 void exfilmon_table_destroy(struct exfilmon_table *t);
 
 bool exfilmon_table_maybe_has(struct exfilmon_table *t, const void *key);
+
+/*
+ * Without the lock: true when the table held nothing a moment ago. Lets a
+ * hook skip work (computing a key) that could only find nothing.
+ */
+static inline bool exfilmon_table_empty(struct exfilmon_table *t)
+{
+	return !READ_ONCE(t->count);
+}
 
 /* The rest need t->lock held. Entries are key then value. */
 void *exfilmon_table_lookup(struct exfilmon_table *t, const void *key);

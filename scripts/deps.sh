@@ -2,12 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Install the Debian packages exfilmon builds and tests with, when missing.
 # Called by `make deps` (and so by `make check` and `make demo`).
+# The last two lines of PKGS are the tools thieves use in the flow tests
+# (tests/e2e/test_flow.c): they pipe, stage, relay and upload with them.
+# Installing rsyslog may start it as a service; the tests run their own.
 set -eu
 
 PKGS="clang libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 libsqlite3-dev sqlite3 libsystemd-dev libinih-dev libjson-c-dev
 iproute2 linux-source-6.1 xz-utils procps util-linux passwd
-linux-headers-amd64 sparse dkms dwarves"
+linux-headers-amd64 sparse dkms dwarves
+socat netcat-openbsd curl gnupg xxd openssl liburing-dev rsyslog dbus-daemon
+dbus-bin"
 
 missing=
 for p in $PKGS; do

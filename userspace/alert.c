@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "alert.h"
+#include "units.h"
 
 static const char *const severity_names[] = {
 	[SEV_LOW] = "low",
@@ -62,6 +63,121 @@ int alert_proto_parse(const char *name)
 	return -EINVAL;
 }
 
+static const char *const via_names[VIA_NR] = {
+	[VIA_UNKNOWN] = "?",
+	[VIA_READ] = "read",
+	[VIA_FORK] = "fork",
+	[VIA_FILE] = "file",
+	[VIA_PIPE] = "pipe",
+	[VIA_UNIX] = "unix",
+	[VIA_TCP] = "tcp-loopback",
+	[VIA_UDP] = "udp-loopback",
+	[VIA_SHM] = "shm",
+	[VIA_EXEC] = "exec",
+};
+
+const char *alert_via_name(uint32_t via)
+{
+	return via < VIA_NR ? via_names[via] : via_names[VIA_UNKNOWN];
+}
+
+int alert_via_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; name && i < VIA_NR; i++)
+		if (!strcmp(name, via_names[i]))
+			return i;
+	return -EINVAL;
+}
+
+/* s as esc makes it (a malloc'd copy as is without esc) */
+static char *escaped(const char *s, char *(*esc)(const char *))
+{
+	return esc ? esc(s) : strdup(s);
+}
+
+/* "comm[pid]", "?[pid]" or "?" */
+static int put_name(FILE *f, const struct alert_step *st,
+		    char *(*esc)(const char *))
+{
+	char *name = st->comm[0] ? escaped(st->comm, esc) : strdup("?");
+
+	if (!name)
+		return -ENOMEM;
+	fputs(name, f);
+	if (st->pid)
+		fprintf(f, "[%u]", st->pid);
+	free(name);
+	return 0;
+}
+
+/* " →pipe 9.9 MiB→ " or " →file /tmp/x 9.8 MiB→ " */
+static int put_hop(FILE *f, const struct alert_step *st,
+		   char *(*esc)(const char *), const char *arrow)
+{
+	char size[32];
+	char *obj = NULL;
+
+	if (st->object[0] && (st->via == VIA_FILE || st->via == VIA_SHM)) {
+		obj = escaped(st->object, esc);
+		if (!obj)
+			return -ENOMEM;
+	}
+	fprintf(f, " %s%s", arrow, alert_via_name(st->via));
+	if (obj)
+		fprintf(f, " %s", obj);
+	if (st->bytes && st->via != VIA_EXEC) {
+		format_size(st->bytes, size, sizeof(size));
+		fprintf(f, " %s", size);
+	}
+	fprintf(f, "%s ", arrow);
+	free(obj);
+	return 0;
+}
+
+char *alert_chain_line(const struct alert_step *steps, size_t nr,
+		       const char *dest, char *(*esc)(const char *),
+		       int ascii)
+{
+	const char *arrow = ascii ? "->" : "\xe2\x86\x92";	/* → */
+	char *line = NULL, size[32], *obj;
+	size_t len = 0, i;
+	int ret = 0;
+	FILE *f;
+
+	f = open_memstream(&line, &len);
+	if (!f)
+		return NULL;
+	for (i = 0; !ret && i < nr; i++) {
+		const struct alert_step *st = &steps[i];
+
+		if (i)
+			ret = put_hop(f, st, esc, arrow);
+		if (!ret)
+			ret = put_name(f, st, esc);
+		if (ret || i || st->via != VIA_READ)
+			continue;
+		format_size(st->bytes, size, sizeof(size));
+		fprintf(f, " read %s", size);
+		if (!st->object[0])
+			continue;
+		obj = escaped(st->object, esc);
+		if (!obj)
+			ret = -ENOMEM;
+		else
+			fprintf(f, " of %s", obj);
+		free(obj);
+	}
+	if (!ret && dest)
+		fprintf(f, "%s%s %s", nr ? " " : "", arrow, dest);
+	if (fclose(f) || ret) {
+		free(line);
+		return NULL;
+	}
+	return line;
+}
+
 static void *dup_array(const void *src, size_t nr, size_t size)
 {
 	void *dst;
@@ -81,8 +197,10 @@ int alert_copy(struct alert *dst, const struct alert *src)
 	dst->dests = dup_array(src->dests, src->nr_dests, sizeof(*src->dests));
 	dst->ancestry = dup_array(src->ancestry, src->nr_ancestry,
 				  sizeof(*src->ancestry));
+	dst->chain = dup_array(src->chain, src->nr_chain, sizeof(*src->chain));
 	if ((src->nr_files && !dst->files) || (src->nr_dests && !dst->dests) ||
-	    (src->nr_ancestry && !dst->ancestry)) {
+	    (src->nr_ancestry && !dst->ancestry) ||
+	    (src->nr_chain && !dst->chain)) {
 		alert_free(dst);
 		return -ENOMEM;
 	}
@@ -96,12 +214,15 @@ void alert_free(struct alert *a)
 	free(a->files);
 	free(a->dests);
 	free(a->ancestry);
+	free(a->chain);
 	a->files = NULL;
 	a->dests = NULL;
 	a->ancestry = NULL;
+	a->chain = NULL;
 	a->nr_files = 0;
 	a->nr_dests = 0;
 	a->nr_ancestry = 0;
+	a->nr_chain = 0;
 }
 
 void format_rfc3339(int64_t time_us, char *buf, size_t len)
@@ -348,6 +469,24 @@ static struct json_object *proc_to_json(const void *elem)
 	return o;
 }
 
+static struct json_object *step_to_json(const void *elem)
+{
+	const struct alert_step *st = elem;
+	struct json_object *o = json_object_new_object();
+
+	if (!o || json_add(o, "pid", json_object_new_int64(st->pid)) ||
+	    json_add(o, "comm", FIELD(st->comm)) ||
+	    json_add(o, "exe", FIELD(st->exe)) ||
+	    json_add(o, "via",
+		json_object_new_string(alert_via_name(st->via))) ||
+	    json_add(o, "object", FIELD(st->object)) ||
+	    json_add(o, "bytes", json_object_new_uint64(st->bytes))) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* A JSON array of nr elements of size bytes each, or NULL on ENOMEM. */
 static struct json_object *
 array_to_json(const void *elems, size_t nr, size_t size,
@@ -368,6 +507,12 @@ array_to_json(const void *elems, size_t nr, size_t size,
 #define ARRAY(elems, nr, to_json) \
 	array_to_json((elems), (nr), sizeof(*(elems)), (to_json))
 
+struct json_object *alert_chain_to_json(const struct alert_step *steps,
+					size_t nr)
+{
+	return ARRAY(steps, nr, step_to_json);
+}
+
 struct json_object *alert_to_json(const struct alert *a)
 {
 	struct json_object *o = json_object_new_object();
@@ -387,11 +532,14 @@ struct json_object *alert_to_json(const struct alert *a)
 	    json_add(o, "host", FIELD(a->host)) ||
 	    json_add(o, "files", ARRAY(a->files, a->nr_files, file_to_json)) ||
 	    json_add(o, "bytes_read", json_object_new_uint64(a->bytes_read)) ||
+	    json_add(o, "taint", json_object_new_uint64(a->taint)) ||
 	    json_add(o, "destinations",
 		ARRAY(a->dests, a->nr_dests, dest_to_json)) ||
 	    json_add(o, "bytes_sent", json_object_new_uint64(a->bytes_sent)) ||
+	    json_add(o, "senders", json_object_new_int64(a->senders)) ||
 	    json_add(o, "sensor", FIELD(a->sensor)) ||
 	    json_add(o, "reason", FIELD(a->reason)) ||
+	    json_add(o, "chain", ARRAY(a->chain, a->nr_chain, step_to_json)) ||
 	    json_add(o, "ancestry",
 		ARRAY(a->ancestry, a->nr_ancestry, proc_to_json)) ||
 	    json_add(o, "first_ns", json_object_new_uint64(a->first_ns)) ||
@@ -533,21 +681,41 @@ static int proc_from_json(struct json_object *o, void *elem)
 	return 0;
 }
 
-/*
- * Parse the array member key into a calloc'd array of nr elements of size
- * bytes, each with parse().
- */
-static int get_array(struct json_object *obj, const char *key, size_t size,
-		     int (*parse)(struct json_object *, void *), void **out,
-		     size_t *nr)
+static int step_from_json(struct json_object *o, void *elem)
 {
-	struct json_object *arr = member(obj, key, json_type_array);
+	struct alert_step *st = elem;
+	struct json_object *via;
+	int v;
+
+	if (!json_object_is_type(o, json_type_object) ||
+	    get_u32(o, "pid", &st->pid) || GET_STR(o, "comm", st->comm) ||
+	    GET_STR(o, "exe", st->exe) || GET_STR(o, "object", st->object) ||
+	    get_u64(o, "bytes", &st->bytes))
+		return -EINVAL;
+	via = member(o, "via", json_type_string);
+	v = alert_via_parse(via ? json_object_get_string(via) : NULL);
+	if (v < 0)
+		return -EINVAL;
+	st->via = v;
+	return 0;
+}
+
+/*
+ * Parse the array arr into a calloc'd array of nr elements of size bytes,
+ * each with parse(); at most max elements.
+ */
+static int parse_array(struct json_object *arr, size_t size, size_t max,
+		       int (*parse)(struct json_object *, void *), void **out,
+		       size_t *nr)
+{
 	size_t i, n;
 	char *elems;
 
-	if (!arr)
+	if (!json_object_is_type(arr, json_type_array))
 		return -EINVAL;
 	n = json_object_array_length(arr);
+	if (n > max)
+		return -EINVAL;
 	if (!n)
 		return 0;
 	elems = calloc(n, size);
@@ -562,6 +730,24 @@ static int get_array(struct json_object *obj, const char *key, size_t size,
 	*out = elems;
 	*nr = n;
 	return 0;
+}
+
+/* The array member key, as parse_array() does it. */
+static int get_array(struct json_object *obj, const char *key, size_t size,
+		     int (*parse)(struct json_object *, void *), void **out,
+		     size_t *nr)
+{
+	return parse_array(member(obj, key, json_type_array), size, SIZE_MAX,
+			   parse, out, nr);
+}
+
+int alert_chain_from_json(struct json_object *arr, struct alert_step **steps,
+			  size_t *nr)
+{
+	*steps = NULL;
+	*nr = 0;
+	return parse_array(arr, sizeof(**steps), ALERT_CHAIN_MAX,
+			   step_from_json, (void **)steps, nr);
 }
 
 int alert_from_json(struct json_object *obj, struct alert *a)
@@ -585,7 +771,9 @@ int alert_from_json(struct json_object *obj, struct alert *a)
 	    GET_STR(obj, "cmdline", a->cmdline) ||
 	    GET_STR(obj, "host", a->host) ||
 	    get_u64(obj, "bytes_read", &a->bytes_read) ||
+	    get_u64(obj, "taint", &a->taint) ||
 	    get_u64(obj, "bytes_sent", &a->bytes_sent) ||
+	    get_u32(obj, "senders", &a->senders) ||
 	    GET_STR(obj, "sensor", a->sensor) ||
 	    GET_STR(obj, "reason", a->reason) ||
 	    get_u64(obj, "first_ns", &a->first_ns) ||
@@ -602,6 +790,10 @@ int alert_from_json(struct json_object *obj, struct alert *a)
 		err = get_array(obj, "ancestry", sizeof(*a->ancestry),
 				proc_from_json, (void **)&a->ancestry,
 				&a->nr_ancestry);
+	if (!err)
+		err = alert_chain_from_json(member(obj, "chain",
+						   json_type_array),
+					    &a->chain, &a->nr_chain);
 	if (err)
 		goto fail;
 	return 0;

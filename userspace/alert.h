@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * An alert: one suspected theft, i.e. one process tree that read watched data
- * and then sent enough to one non-internal host. The correlator fills it, the
- * store keeps it, and alert_to_json() is the one JSON form used by the JSON
- * log, the IPC replies and `exfilctl --json` (schema: docs/alerts.md).
+ * An alert: one suspected theft, i.e. watched data of one origin (a
+ * configured watch) that reached processes which sent enough of it to one
+ * non-internal host, with the chain of processes it went through. The
+ * correlator fills it, the store keeps it, and alert_to_json() is the one
+ * JSON form used by the JSON log, the IPC replies and `exfilctl --json`
+ * (schema: docs/alerts.md).
  */
 #ifndef EXFILMON_ALERT_H
 #define EXFILMON_ALERT_H
@@ -18,6 +20,8 @@
 #define ALERT_CMDLINE_LEN	1024
 #define ALERT_REASON_LEN	512
 #define ALERT_TIME_LEN		32	/* format_rfc3339() output and NUL */
+#define ALERT_OBJECT_LEN	512	/* a chain step's file or shm path */
+#define ALERT_CHAIN_MAX		16	/* steps kept in a chain */
 
 enum alert_severity {
 	SEV_LOW = 1,
@@ -47,6 +51,40 @@ struct alert_proc {
 	char exe[EXFILMON_PATH_LEN];
 };
 
+/*
+ * How a chain step's process got the data: the sensor's channels
+ * (EXFILMON_CHAN_*, same values), exec (the process changed its image
+ * after it was tainted), or unknown (a link the daemon no longer knows).
+ */
+enum alert_via {
+	VIA_UNKNOWN = EXFILMON_CHAN_NONE,
+	VIA_READ = EXFILMON_CHAN_READ,
+	VIA_FORK = EXFILMON_CHAN_FORK,
+	VIA_FILE = EXFILMON_CHAN_FILE,
+	VIA_PIPE = EXFILMON_CHAN_PIPE,
+	VIA_UNIX = EXFILMON_CHAN_UNIX,
+	VIA_TCP = EXFILMON_CHAN_TCP,
+	VIA_UDP = EXFILMON_CHAN_UDP,
+	VIA_SHM = EXFILMON_CHAN_SHM,
+	VIA_EXEC = EXFILMON_CHAN_NR,
+	VIA_NR,
+};
+
+/*
+ * One process of the chain, in order from the reader of the watched file
+ * to the sender. pid 0 and an empty comm: a process the daemon no longer
+ * knows. object: the watched file (read), or the derived file or shared
+ * memory it came through (file, shm); bytes: how much came that way.
+ */
+struct alert_step {
+	uint32_t pid;
+	uint32_t via;			/* enum alert_via */
+	uint64_t bytes;
+	char comm[EXFILMON_COMM_LEN];
+	char exe[EXFILMON_PATH_LEN];
+	char object[ALERT_OBJECT_LEN];
+};
+
 struct alert {
 	int64_t id;			/* store id; 0 until stored */
 	int64_t time_us;		/* raised, CLOCK_REALTIME microseconds */
@@ -55,7 +93,7 @@ struct alert {
 	uint64_t last_ns;		/* last send, CLOCK_BOOTTIME */
 	int severity;			/* enum alert_severity */
 
-	/* The process that sent the data. */
+	/* The process that sent the most of the data. */
 	uint32_t pid;
 	uint32_t ppid;
 	uint32_t uid;
@@ -65,8 +103,10 @@ struct alert {
 	char cmdline[ALERT_CMDLINE_LEN];
 
 	char host[ALERT_ADDR_LEN];	/* the destination host: the alert key */
-	uint64_t bytes_read;		/* watched bytes read by the tree */
-	uint64_t bytes_sent;		/* bytes the tree sent to host */
+	uint64_t bytes_read;		/* read by the chains' readers */
+	uint64_t taint;			/* that reached the senders */
+	uint64_t bytes_sent;		/* tainted bytes sent to host */
+	uint32_t senders;		/* processes that sent to host */
 	char sensor[8];			/* "bpf" or "kmod" */
 	char reason[ALERT_REASON_LEN];	/* one-sentence explanation */
 
@@ -76,6 +116,8 @@ struct alert {
 	size_t nr_dests;
 	struct alert_proc *ancestry;
 	size_t nr_ancestry;
+	struct alert_step *chain;	/* the largest sender's, reader first */
+	size_t nr_chain;
 };
 
 /*
@@ -91,6 +133,36 @@ int alert_severity_parse(const char *name);
 const char *alert_proto_name(uint8_t proto);
 /* Returns EXFILMON_PROTO_* or -EINVAL. */
 int alert_proto_parse(const char *name);
+
+/*
+ * "read", "fork", "exec", "pipe", "file", "unix", "tcp-loopback",
+ * "udp-loopback", "shm" or "?"
+ */
+const char *alert_via_name(uint32_t via);
+/* Returns VIA_* or -EINVAL. */
+int alert_via_parse(const char *name);
+
+/*
+ * A chain as a JSON array of steps (new reference; NULL on ENOMEM), and
+ * back: 0, or -EINVAL (not such an array, or more than ALERT_CHAIN_MAX
+ * steps) / -ENOMEM, *steps being malloc'd (NULL when empty).
+ */
+struct json_object *alert_chain_to_json(const struct alert_step *steps,
+					size_t nr);
+int alert_chain_from_json(struct json_object *arr, struct alert_step **steps,
+			  size_t *nr);
+
+/*
+ * A chain as one line, for people: "sqlite3[4100] read 9.8 MiB of
+ * /srv/crm/customers.db →pipe 9.9 MiB→ gzip[4101] → 198.18.0.2:443". dest
+ * (NULL: none) ends it and is printed as given. esc, when not NULL, makes
+ * each string taken from the steps printable (a malloc'd copy, NULL on
+ * ENOMEM); ascii writes "->" for the arrows. A malloc'd line, or NULL on
+ * ENOMEM.
+ */
+char *alert_chain_line(const struct alert_step *steps, size_t nr,
+		       const char *dest, char *(*esc)(const char *),
+		       int ascii);
 
 /* Deep copy; returns 0 or -ENOMEM. dst must be uninitialised or freed. */
 int alert_copy(struct alert *dst, const struct alert *src);

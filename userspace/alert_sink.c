@@ -3,9 +3,13 @@
  * Where alerts go: the SQLite store, the JSON-lines log and the journal.
  * A new alert goes to all three at once. Updates go to the store at most
  * once a tick; the JSON log and the journal get one more line when the
- * alert settles, so one theft is two lines, never a flood.
+ * alert settles, so one theft is two lines, never a flood. Each carries
+ * the chain: the JSON as the "chain" array, the journal as one line in
+ * EXFILMON_CHAIN.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-journal.h>
 #include "daemon.h"
@@ -14,16 +18,36 @@
 #define ALERT_MESSAGE_ID "5c0d3f2a9e8b4b7c8a61e2f0d4b9a7c3"
 #define ANCESTRY_MAX 16
 
+/* "→ host:port" of the destination that got the most */
+static void chain_dest(const struct alert *a, char *buf, size_t len)
+{
+	const struct alert_dest *best = NULL;
+	int v6 = strchr(a->host, ':') != NULL;
+	size_t i;
+
+	for (i = 0; i < a->nr_dests; i++)
+		if (!best || a->dests[i].bytes_sent > best->bytes_sent)
+			best = &a->dests[i];
+	if (best)
+		snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", a->host,
+			 v6 ? "]" : "", best->port);
+	else
+		snprintf(buf, len, "%s", a->host);
+}
+
 static void alert_journal(const struct alert *a, const char *event)
 {
-	char dests[256] = "";
+	char dests[256] = "", dest[ALERT_ADDR_LEN + 8];
 	size_t i, used = 0;
+	char *chain;
 
 	for (i = 0; i < a->nr_dests && used < sizeof(dests); i++)
 		used += snprintf(dests + used, sizeof(dests) - used, "%s%s:%u/%s",
 				 i ? "," : "", a->dests[i].addr,
 				 a->dests[i].port,
 				 alert_proto_name(a->dests[i].proto));
+	chain_dest(a, dest, sizeof(dest));
+	chain = alert_chain_line(a->chain, a->nr_chain, dest, NULL, 0);
 	log_msg(!strcmp(event, "new") ? LOG_WARNING : LOG_INFO,
 		"alert %lld %s [%s]: %s", (long long)a->id, event,
 		alert_severity_name(a->severity), a->reason);
@@ -44,20 +68,48 @@ static void alert_journal(const struct alert *a, const char *event)
 			(unsigned long long)a->bytes_read,
 			"EXFILMON_BYTES_SENT=%llu",
 			(unsigned long long)a->bytes_sent,
+			"EXFILMON_TAINT=%llu", (unsigned long long)a->taint,
+			"EXFILMON_SENDERS=%u", a->senders,
+			"EXFILMON_CHAIN=%s", chain ? chain : "",
 			NULL);
+	free(chain);
 }
 
-/* Fill what only the daemon knows: who, which paths, when, why. */
+/*
+ * Fill what only the daemon knows: the chain and what its readers read,
+ * who sent, which paths, when, why.
+ */
 static void alert_complete(struct daemon *d, struct corr_alert *ca)
 {
+	const struct alert_step *last;
 	struct alert *a = &ca->a;
-	size_t i;
+	struct flow_env env;
 
-	proctree_describe(&d->procs, a->pid, a, ANCESTRY_MAX);
-	for (i = 0; i < a->nr_files; i++)
-		watchlist_resolve(&d->watches, &ca->file_keys[i],
-				  ca->watch_ids[i], a->files[i].path,
-				  sizeof(a->files[i].path));
+	daemon_flow_env(d, &env);
+	if (flowgraph_explain(corr_graph(d->corr), ca->top, ca->nr_top, &env,
+			      a))
+		log_warn("alert %lld: failed to name its chain: %s",
+			 (long long)a->id, strerror(ENOMEM));
+	/* the largest sender may have changed since the last update */
+	a->ppid = a->uid = 0;
+	memset(a->comm, 0, sizeof(a->comm));
+	memset(a->exe, 0, sizeof(a->exe));
+	memset(a->cmdline, 0, sizeof(a->cmdline));
+	if (ca->nr_top && !proctree_find(&d->procs, &ca->top[0])) {
+		/* gone, and its pid may be another process's by now */
+		free(a->ancestry);
+		a->ancestry = NULL;
+		a->nr_ancestry = 0;
+		a->user[0] = '\0';
+	} else {
+		proctree_describe(&d->procs, a->pid, a, ANCESTRY_MAX);
+	}
+	/* a sender the process table forgot is still named by its chain */
+	last = a->nr_chain ? &a->chain[a->nr_chain - 1] : NULL;
+	if (!a->comm[0] && last && last->pid == a->pid) {
+		memcpy(a->comm, last->comm, sizeof(a->comm));
+		memcpy(a->exe, last->exe, sizeof(a->exe));
+	}
 	snprintf(a->sensor, sizeof(a->sensor), "%s", sensor_kind(d->sensor));
 	a->updated_us = boot_to_real_us(a->last_ns);
 	if (!a->time_us)

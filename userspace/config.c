@@ -39,13 +39,16 @@
 
 struct load_ctx;
 
+#define KEY_REPEATABLE	0x1	/* each line adds to the value */
+#define KEY_EMPTY_OK	0x2	/* "key =" is a value of its own */
+
 struct key_spec {
 	const char *section;
 	const char *name;
 	int (*set)(struct load_ctx *ctx, const struct key_spec *k,
 		   const char *value);
 	size_t offset;		/* of the field in struct config */
-	bool repeatable;
+	unsigned int flags;	/* KEY_* */
 };
 
 static int set_watch(struct load_ctx *ctx, const struct key_spec *k,
@@ -66,30 +69,59 @@ static int set_table(struct load_ctx *ctx, const struct key_spec *k,
 		     const char *value);
 static int set_ring(struct load_ctx *ctx, const struct key_spec *k,
 		    const char *value);
+static int set_opaque(struct load_ctx *ctx, const struct key_spec *k,
+		      const char *value);
 
-#define KEY(sec, key, setter, field, rep) \
-	{ sec, key, setter, offsetof(struct config, field), rep }
+#define KEY(sec, key, setter, field, flags) \
+	{ sec, key, setter, offsetof(struct config, field), flags }
 
 static const struct key_spec keys[] = {
-	KEY("watch", "path", set_watch, watch, true),
-	KEY("correlation", "read_threshold", set_size, read_threshold, false),
-	KEY("correlation", "send_threshold", set_size, send_threshold, false),
-	KEY("correlation", "window", set_duration, window_ns, false),
-	KEY("network", "internal", set_networks, internal, true),
-	KEY("daemon", "state_dir", set_path, state_dir, false),
-	KEY("daemon", "socket", set_socket, socket, false),
-	KEY("daemon", "group", set_group, group, false),
-	KEY("daemon", "json_log", set_path, json_log, false),
-	KEY("sensor", "max_procs", set_table, max_procs, false),
-	KEY("sensor", "max_reads", set_table, max_reads, false),
-	KEY("sensor", "max_sends", set_table, max_sends, false),
-	KEY("sensor", "max_watch", set_table, max_watch, false),
-	KEY("sensor", "ring_kib", set_ring, ring_kib, false),
+	KEY("watch", "path", set_watch, watch, KEY_REPEATABLE),
+	KEY("correlation", "read_threshold", set_size, read_threshold, 0),
+	KEY("correlation", "send_threshold", set_size, send_threshold, 0),
+	KEY("correlation", "window", set_duration, window_ns, 0),
+	KEY("network", "internal", set_networks, internal, KEY_REPEATABLE),
+	KEY("flow", "opaque", set_opaque, opaque,
+	    KEY_REPEATABLE | KEY_EMPTY_OK),
+	KEY("flow", "stream_idle", set_duration, stream_idle_ns, 0),
+	KEY("daemon", "state_dir", set_path, state_dir, 0),
+	KEY("daemon", "socket", set_socket, socket, 0),
+	KEY("daemon", "group", set_group, group, 0),
+	KEY("daemon", "json_log", set_path, json_log, 0),
+	KEY("sensor", "max_procs", set_table, max_procs, 0),
+	KEY("sensor", "max_reads", set_table, max_reads, 0),
+	KEY("sensor", "max_sends", set_table, max_sends, 0),
+	KEY("sensor", "max_watch", set_table, max_watch, 0),
+	KEY("sensor", "max_streams", set_table, max_streams, 0),
+	KEY("sensor", "max_flows", set_table, max_flows, 0),
+	KEY("sensor", "ring_kib", set_ring, ring_kib, 0),
 };
 
 static const char *const sections[] = {
-	"watch", "correlation", "network", "daemon", "sensor",
+	"watch", "correlation", "network", "flow", "daemon", "sensor",
 };
+
+/*
+ * Services that relay what every process hands them, so that once tainted
+ * they would taint everything (docs/flow.md): loggers, message buses,
+ * display and sound servers, the service manager. Paths as Debian ships
+ * them; on a usrmerge system /lib/systemd/... is the same inode.
+ */
+static const char *const default_opaque[] = {
+	"/usr/lib/systemd/systemd-journald",
+	"/usr/sbin/rsyslogd",
+	"/usr/bin/dbus-daemon",
+	"/usr/bin/dbus-broker",
+	"/usr/lib/xorg/Xorg",
+	"/usr/bin/Xwayland",
+	"/usr/lib/systemd/systemd",
+	"/usr/lib/systemd/systemd-logind",
+	"/usr/bin/gnome-shell",
+	"/usr/bin/pipewire",
+	"/usr/bin/pulseaudio",
+};
+_Static_assert(ARRAY_SIZE(default_opaque) <= CONFIG_MAX_OPAQUE,
+	       "the default opaque list must fit struct config");
 
 struct load_ctx {
 	struct config *cfg;
@@ -274,10 +306,13 @@ static int set_duration(struct load_ctx *ctx, const struct key_spec *k,
 
 	if (parse_duration(value, &v, &why))
 		return key_error(ctx, -EINVAL, "%s", why);
-	/* A zero window would never see a read and a send together. */
+	/*
+	 * A zero window would never see a read and a send together; a zero
+	 * stream_idle would delete streams between a write and its read.
+	 */
 	if (!v)
 		return key_error(ctx, -EINVAL, "must be greater than 0");
-	/* Correlation adds the window to timestamps: keep far from 2^64. */
+	/* Both are added to timestamps: keep far from 2^64. */
 	if (v > WINDOW_MAX_NS)
 		return key_error(ctx, -EINVAL, "must be at most 365d");
 	*slot = v;
@@ -315,6 +350,77 @@ static int set_networks(struct load_ctx *ctx, const struct key_spec *k,
 					 "too many networks (at most %d, loopback included)",
 					 CONFIG_MAX_NETS);
 		cfg->internal[cfg->nr_internal++] = net;
+
+		p = strchrnul(end, ',');
+		if (!*p)
+			return 0;
+		p++;
+	}
+}
+
+static void opaque_clear(struct config *cfg)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nr_opaque; i++) {
+		free(cfg->opaque[i]);
+		cfg->opaque[i] = NULL;
+	}
+	cfg->nr_opaque = 0;
+}
+
+/*
+ * The first opaque line replaces the defaults, and every line adds its
+ * entries: a list longer than one line fits, and "opaque =" alone means
+ * none.
+ */
+static int set_opaque(struct load_ctx *ctx, const struct key_spec *k,
+		      const char *value)
+{
+	struct config *cfg = ctx->cfg;
+	char entry[ECHO_MAX + 4], *item;
+	const char *p = value, *end;
+	size_t i;
+
+	if (!ctx->first_line[k - keys])
+		opaque_clear(cfg);
+	if (!*value)
+		return 0;
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		end = strchrnul(p, ',');
+		while (end > p && isspace((unsigned char)end[-1]))
+			end--;
+		if (end == p)
+			return key_error(ctx, -EINVAL, "empty entry in the list");
+
+		item = strndup(p, end - p);
+		if (!item)
+			return key_error(ctx, -ENOMEM, "%s", strerror(ENOMEM));
+		escape(item, entry, sizeof(entry));
+		/* the sensor matches an inode: a name relative to what? */
+		if (item[0] != '/') {
+			free(item);
+			return key_error(ctx, -EINVAL,
+					 "%s: must be an absolute path", entry);
+		}
+		for (i = 0; i < cfg->nr_opaque; i++) {
+			if (!strcmp(cfg->opaque[i], item)) {
+				free(item);
+				return key_error(ctx, -EINVAL,
+						 "%s: already listed at line %d",
+						 entry, cfg->opaque_line[i]);
+			}
+		}
+		if (cfg->nr_opaque == CONFIG_MAX_OPAQUE) {
+			free(item);
+			return key_error(ctx, -EINVAL,
+					 "too many opaque executables (at most %d)",
+					 CONFIG_MAX_OPAQUE);
+		}
+		cfg->opaque_line[cfg->nr_opaque] = ctx->lineno;
+		cfg->opaque[cfg->nr_opaque++] = item;
 
 		p = strchrnul(end, ',');
 		if (!*p)
@@ -427,6 +533,21 @@ static const char *find_chars_or_comment(const char *s, const char *chars)
 	return s;
 }
 
+/* "watch, correlation, ... or sensor", from the table */
+static const char *section_list(void)
+{
+	static char list[128];
+	size_t i, n = 0;
+
+	if (list[0])
+		return list;
+	for (i = 0; i < ARRAY_SIZE(sections); i++)
+		n += snprintf(list + n, sizeof(list) - n, "%s%s",
+			      !i ? "" : i + 1 < ARRAY_SIZE(sections) ? ", " :
+			      " or ", sections[i]);
+	return list;
+}
+
 /*
  * inih reports a malformed line only by its number; look at each line
  * first so the message can say what is wrong with it. Section headers are
@@ -477,9 +598,8 @@ static int check_line(struct load_ctx *ctx, const char *s)
 	}
 	escape(raw, name, sizeof(name));
 	free(raw);
-	set_error(ctx, -EINVAL,
-		  "%s:%d: [%s]: unknown section (expected watch, correlation, network, daemon or sensor)",
-		  ctx->name, ctx->lineno, name);
+	set_error(ctx, -EINVAL, "%s:%d: [%s]: unknown section (expected %s)",
+		  ctx->name, ctx->lineno, name, section_list());
 	return -EINVAL;
 }
 
@@ -598,11 +718,11 @@ static int on_key(void *user, const char *section, const char *name,
 		key_error(ctx, -EINVAL, "unknown key in [%s]", section);
 		return 0;
 	}
-	if (!*value) {
+	if (!*value && !(k->flags & KEY_EMPTY_OK)) {
 		key_error(ctx, -EINVAL, "empty value");
 		return 0;
 	}
-	if (!k->repeatable && ctx->first_line[i]) {
+	if (!(k->flags & KEY_REPEATABLE) && ctx->first_line[i]) {
 		key_error(ctx, -EINVAL, "set twice, first at line %d",
 			  ctx->first_line[i]);
 		return 0;
@@ -725,7 +845,11 @@ int config_defaults(struct config *cfg)
 	cfg->max_reads = 65536;
 	cfg->max_sends = 65536;
 	cfg->max_watch = 65536;
+	cfg->max_streams = 16384;
+	cfg->max_flows = 65536;
 	cfg->ring_kib = 4096;
+	/* a pipe closed with unread data holds its entry until then */
+	cfg->stream_idle_ns = 600ULL * 1000000000ULL;
 
 	/* Traffic to this host itself never leaves it. */
 	for (i = 0; i < ARRAY_SIZE(loopback); i++)
@@ -736,11 +860,19 @@ int config_defaults(struct config *cfg)
 	cfg->socket = strdup(DEFAULT_SOCKET);
 	cfg->group = strdup(DEFAULT_GROUP);
 	cfg->json_log = strdup(DEFAULT_STATE_DIR "/" JSON_LOG_NAME);
-	if (!cfg->state_dir || !cfg->socket || !cfg->group || !cfg->json_log) {
-		config_free(cfg);
-		return -ENOMEM;
+	if (!cfg->state_dir || !cfg->socket || !cfg->group || !cfg->json_log)
+		goto out_free;
+	for (i = 0; i < ARRAY_SIZE(default_opaque); i++) {
+		cfg->opaque[i] = strdup(default_opaque[i]);
+		if (!cfg->opaque[i])
+			goto out_free;
+		cfg->nr_opaque++;
 	}
 	return 0;
+
+out_free:
+	config_free(cfg);
+	return -ENOMEM;
 }
 
 void config_free(struct config *cfg)
@@ -751,6 +883,7 @@ void config_free(struct config *cfg)
 		return;
 	for (i = 0; i < cfg->nr_watch; i++)
 		free(cfg->watch[i]);
+	opaque_clear(cfg);
 	free(cfg->path);
 	free(cfg->state_dir);
 	free(cfg->socket);

@@ -13,6 +13,7 @@
 
 #define CONFIG_MAX_WATCH	1024
 #define CONFIG_MAX_NETS		256
+#define CONFIG_MAX_OPAQUE	256
 #define CONFIG_ERR_LEN		512
 
 struct config {
@@ -43,7 +44,16 @@ struct config {
 	uint32_t max_reads;			/* (proc, file) pairs, default 65536 */
 	uint32_t max_sends;			/* (proc, dest) pairs, default 65536 */
 	uint32_t max_watch;			/* watched inodes, default 65536 */
+	uint32_t max_streams;			/* taint not read, 16384 */
+	uint32_t max_flows;			/* (proc, object), 65536 */
 	uint32_t ring_kib;			/* ring buffer size, default 4096 */
+
+	/* [flow] */
+	char *opaque[CONFIG_MAX_OPAQUE];	/* executables that never
+						 * take taint (config.c) */
+	int opaque_line[CONFIG_MAX_OPAQUE];	/* 0: a default */
+	size_t nr_opaque;
+	uint64_t stream_idle_ns;		/* default 10min */
 };
 
 /*

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert.h"
 #include "ctl_format.h"
 #include "units.h"
 
@@ -450,6 +451,74 @@ static void table_span(struct table *t, struct json_object *a)
 	table_fmt(t, "%s from the first watched read to the last send", buf);
 }
 
+/* "addr:port" of the destination that got the most, escaped; or host */
+static char *chain_dest(struct json_object *a)
+{
+	struct json_object *arr = get(a, "destinations"), *d, *best = NULL;
+	uint64_t bytes, most = 0;
+	const char *addr;
+	char *safe, *out;
+	int64_t port;
+	size_t i, n = 0;
+
+	if (json_object_is_type(arr, json_type_array))
+		n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		d = json_object_array_get_idx(arr, i);
+		if (get_u64(d, "bytes_sent", &bytes) && (!best || bytes > most)) {
+			best = d;
+			most = bytes;
+		}
+	}
+	addr = get_str(best, "addr");
+	if (!addr || !get_int(best, "port", &port)) {
+		addr = get_str(a, "host");
+		return ctl_escape(addr && *addr ? addr : MISSING);
+	}
+	safe = ctl_escape(addr);
+	if (!safe || asprintf(&out, "%s%s%s:%" PRId64,
+			      strchr(addr, ':') ? "[" : "", safe,
+			      strchr(addr, ':') ? "]" : "", port) < 0)
+		out = NULL;
+	free(safe);
+	return out;
+}
+
+/* The chain as one line, ending at the destination; "-" without one. */
+static void table_chain(struct table *t, struct json_object *a)
+{
+	struct alert_step *steps;
+	size_t nr;
+	char *dest;
+
+	if (alert_chain_from_json(get(a, "chain"), &steps, &nr) || !nr) {
+		table_fmt(t, MISSING);
+		return;
+	}
+	dest = chain_dest(a);
+	if (dest)
+		table_put(t, alert_chain_line(steps, nr, dest, ctl_escape,
+					      !pass_utf8));
+	else
+		table_put(t, NULL);
+	free(dest);
+	free(steps);
+}
+
+static void table_senders(struct table *t, struct json_object *a)
+{
+	uint64_t n;
+
+	if (!get_u64(a, "senders", &n))
+		table_fmt(t, MISSING);
+	else if (n > 1)
+		table_fmt(t, "%" PRIu64 " processes (the chain is the largest "
+			  "one's)", n);
+	else
+		table_fmt(t, "%" PRIu64 " %s", n, plural(n, "process",
+							 "processes"));
+}
+
 static int print_summary(FILE *out, struct json_object *a)
 {
 	const char *host = get_str(a, "host");
@@ -465,18 +534,27 @@ static int print_summary(FILE *out, struct json_object *a)
 	table_time(&t, a, "updated", " UTC");
 	table_fmt(&t, "Host:");
 	table_str(&t, host);
+	table_fmt(&t, "Chain:");
+	table_chain(&t, a);
 	table_fmt(&t, "Read:");
 	if (size_text(a, "bytes_read", buf, sizeof(buf)))
 		table_fmt(&t, "%s of watched data", buf);
+	else
+		table_fmt(&t, MISSING);
+	table_fmt(&t, "Taint:");
+	if (size_text(a, "taint", buf, sizeof(buf)))
+		table_fmt(&t, "%s of it reached the senders", buf);
 	else
 		table_fmt(&t, MISSING);
 	table_fmt(&t, "Sent:");
 	if (!safe_host)
 		table_put(&t, NULL);
 	else if (size_text(a, "bytes_sent", buf, sizeof(buf)))
-		table_fmt(&t, "%s to %s", buf, safe_host);
+		table_fmt(&t, "%s of it to %s", buf, safe_host);
 	else
 		table_fmt(&t, MISSING);
+	table_fmt(&t, "Senders:");
+	table_senders(&t, a);
 	table_fmt(&t, "Activity:");
 	table_span(&t, a);
 	table_fmt(&t, "Sensor:");

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include "config.h"
 #include "correlate.h"
+#include "flowgraph.h"
 #include "ipc.h"
 #include "jsonlog.h"
 #include "proctree.h"
@@ -27,6 +28,8 @@ struct daemon {
 
 	uint64_t started_ns;		/* CLOCK_BOOTTIME */
 	uint64_t seen_stats[EXFILMON_STAT_NR];	/* sensor counters acted on */
+	struct flowgraph_stats seen_flow;	/* graph evictions logged */
+	uint64_t seen_hosts_evicted;
 	struct exfilmon_pkey *exited;	/* tracked processes to collect */
 	size_t nr_exited;
 	int store_failing;		/* last store write failed */
@@ -43,12 +46,18 @@ struct json_object *daemon_handle(struct daemon *d,
 				  const struct ipc_peer *peer,
 				  struct json_object *req);
 
+/* What the flow graph needs of the daemon: the store, watch paths. */
+void daemon_flow_env(struct daemon *d, struct flow_env *env);
+
 /* The correlator's alert callback. */
 void daemon_on_alert(void *ctx, struct corr_alert *ca, enum corr_event ev);
 /* A sensor record. */
 int daemon_on_record(void *ctx, const struct exfilmon_rec_hdr *h,
 		     size_t len);
-/* Once a second: collect exited processes, reconcile after drops. */
+/*
+ * Once a second: collect exited processes, reconcile after drops, store
+ * derived marks that grew.
+ */
 void daemon_tick(struct daemon *d);
 
 #endif

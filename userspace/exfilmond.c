@@ -23,6 +23,11 @@
 #include "log.h"
 
 #define SETTLE_NS (5ull * 1000000000ull)
+/* How often idle streams are looked for: a stream_idle is minutes. */
+#define STREAM_SWEEP_NS (5ull * 1000000000ull)
+/* How long a stream read dry is kept (the eBPF sensor leaves the entry,
+ * see bpf/flow.h take()) */
+#define STREAM_DRAINED_NS (5ull * 1000000000ull)
 
 struct env {
 	const char *config;
@@ -167,6 +172,135 @@ static int add_config_watches(struct daemon *d)
 	return 0;
 }
 
+/*
+ * Processes of these executables never take taint ([flow] opaque). Not
+ * every system has every service, so a missing file is only a debug note.
+ */
+static void add_opaque(struct daemon *d)
+{
+	size_t i, nr = 0;
+	char err[1024];
+	int ret;
+
+	for (i = 0; i < d->cfg.nr_opaque; i++) {
+		ret = watchlist_add_opaque(&d->watches, d->cfg.opaque[i], err,
+					   sizeof(err));
+		if (!ret)
+			nr++;
+		else if (ret == -ENOENT || ret == -ENOTDIR)
+			log_debug("[flow] opaque: %s: skipped", err);
+		else
+			log_warn("[flow] opaque: %s", err);
+	}
+	log_info("%zu of %zu opaque executable(s) found and marked", nr,
+		 d->cfg.nr_opaque);
+}
+
+struct restore_ctx {
+	struct daemon *d;
+	size_t restored, failed;
+	int err;		/* the first failure */
+};
+
+static int restore_one(void *ctx, const struct exfilmon_file_key *key,
+		       const struct exfilmon_obj *obj)
+{
+	struct restore_ctx *rc = ctx;
+	struct sensor *s = rc->d->sensor;
+	int ret = s->ops->watch_add(s, key, obj);
+
+	if (!ret) {
+		rc->restored++;
+	} else {
+		rc->failed++;
+		if (!rc->err)
+			rc->err = ret;
+	}
+	return 0;
+}
+
+/*
+ * Derived marks outlive the processes and the daemon that made them: put
+ * the store's back into the sensor, generation included, so a mark whose
+ * inode was reused meanwhile is dropped by the sensor on first sight.
+ */
+static void restore_derived(struct daemon *d)
+{
+	struct restore_ctx rc = { .d = d };
+	int ret;
+
+	ret = store_derived_each(d->store, restore_one, &rc);
+	if (ret)
+		log_warn("failed to read derived files from the store: %s "
+			 "(%zu restored)", strerror(-ret), rc.restored);
+	if (rc.failed)
+		log_warn("%zu derived file(s) not restored into the sensor: "
+			 "%s%s", rc.failed, strerror(-rc.err),
+			 rc.err == -E2BIG ? " (the watch table is full: "
+			 "raise [sensor] max_watch)" : "");
+	if (rc.restored)
+		log_info("%zu derived file(s) restored from the store",
+			 rc.restored);
+}
+
+struct sweep_ctx {
+	uint64_t now, idle;
+	size_t evicted, tainted;
+	uint64_t taint;
+};
+
+static int sweep_one(void *ctx, const struct exfilmon_file_key *key,
+		     const struct exfilmon_obj *o)
+{
+	struct sweep_ctx *sw = ctx;
+
+	/* a drained stream goes soon, one holding taint after stream_idle */
+	if (o->last_ns >= sw->now ||
+	    sw->now - o->last_ns <= (o->taint ? sw->idle : STREAM_DRAINED_NS))
+		return 0;
+	sw->evicted++;
+	if (o->taint) {
+		sw->tainted++;
+		sw->taint += o->taint;
+	}
+	return 1;
+}
+
+/*
+ * A stream read dry, or closed with unread data (a reader that died, a
+ * socket never drained), would hold its entry for ever: drained ones go
+ * after a few seconds, tainted ones after stream_idle. A write landing between the walk and the delete goes
+ * with the entry: it takes stream_idle of silence and then a write within
+ * the sweep's few microseconds, and the writer keeps its own taint.
+ */
+static void sweep_streams(struct daemon *d, uint64_t *swept_ns)
+{
+	struct sweep_ctx sw = {
+		.now = now_boot_ns(),
+		.idle = d->cfg.stream_idle_ns,
+	};
+	char idle[32], taint[32];
+	int ret;
+
+	if (sw.now - *swept_ns < STREAM_SWEEP_NS)
+		return;
+	*swept_ns = sw.now;
+	ret = d->sensor->ops->for_each_stream(d->sensor, sweep_one, &sw);
+	if (ret)
+		log_warn("failed to sweep the sensor's streams: %s",
+			 strerror(-ret));
+	format_duration(sw.idle, idle, sizeof(idle));
+	if (sw.tainted) {
+		format_size(sw.taint, taint, sizeof(taint));
+		log_warn("evicted %zu stream(s) idle for over %s ([flow] "
+			 "stream_idle): %zu held %s of unread taint, now lost",
+			 sw.evicted, idle, sw.tainted, taint);
+	} else if (sw.evicted) {
+		log_debug("evicted %zu stream(s) idle for over %s",
+			  sw.evicted, idle);
+	}
+}
+
 static gid_t reader_gid(const char *group)
 {
 	struct group *g = group && *group ? getgrnam(group) : NULL;
@@ -181,6 +315,7 @@ static int run(struct daemon *d)
 {
 	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
 	int epfd = -1, sfd = -1, tfd = -1, lfd = -1, ret = 1;
+	uint64_t swept_ns = now_boot_ns();
 	struct epoll_event evs[16];
 	sigset_t mask;
 	int running = 1;
@@ -251,8 +386,10 @@ static int run(struct daemon *d)
 			} else if (fd == tfd) {
 				uint64_t ticks;
 
-				if (read(tfd, &ticks, sizeof(ticks)) > 0)
-					daemon_tick(d);
+				if (read(tfd, &ticks, sizeof(ticks)) <= 0)
+					continue;
+				daemon_tick(d);
+				sweep_streams(d, &swept_ns);
 			} else if (fd == d->watches.inotify_fd) {
 				watchlist_inotify(&d->watches);
 			} else {
@@ -315,6 +452,8 @@ int main(int argc, char **argv)
 		log_err("failed to open the alert store: %s", err);
 		goto out_config;
 	}
+	/* no more derived marks than the sensor's watch table can take */
+	store_set_derived_max(d.store, d.cfg.max_watch);
 	ret = jsonlog_open(&d.jsonlog, d.cfg.json_log);
 	if (ret) {
 		log_err("failed to open the JSON log %s: %s", d.cfg.json_log,
@@ -338,6 +477,8 @@ int main(int argc, char **argv)
 	lim.max_reads = d.cfg.max_reads;
 	lim.max_sends = d.cfg.max_sends;
 	lim.max_watch = d.cfg.max_watch;
+	lim.max_streams = d.cfg.max_streams;
+	lim.max_flows = d.cfg.max_flows;
 	lim.ring_kib = d.cfg.ring_kib;
 	ret = sensor_open(&d.sensor, env.sensor, &lim, daemon_on_record, &d,
 			  err, sizeof(err));
@@ -355,6 +496,8 @@ int main(int argc, char **argv)
 	ret = add_config_watches(&d);
 	if (ret)
 		goto out_watches;
+	add_opaque(&d);
+	restore_derived(&d);
 
 	ret = run(&d);
 

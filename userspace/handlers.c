@@ -53,10 +53,17 @@ static struct json_object *handle_status(struct daemon *d,
 	add_u64(r, "dropped", st[EXFILMON_STAT_DROPPED]);
 	add_u64(r, "lost_read_bytes", st[EXFILMON_STAT_LOST_READ_BYTES]);
 	add_u64(r, "lost_send_bytes", st[EXFILMON_STAT_LOST_SEND_BYTES]);
+	add_u64(r, "lost_taint_bytes", st[EXFILMON_STAT_LOST_TAINT_BYTES]);
+	add_u64(r, "stale", st[EXFILMON_STAT_STALE]);
+	add_u64(r, "opaque", d->watches.nr_opaque);
+	/* by table: watched counts the derived marks it refused */
 	full = json_object_new_object();
 	add_u64(full, "procs", st[EXFILMON_STAT_PROC_FULL]);
 	add_u64(full, "reads", st[EXFILMON_STAT_READ_FULL]);
 	add_u64(full, "sends", st[EXFILMON_STAT_SEND_FULL]);
+	add_u64(full, "flows", st[EXFILMON_STAT_FLOW_FULL]);
+	add_u64(full, "streams", st[EXFILMON_STAT_STREAM_FULL]);
+	add_u64(full, "watched", st[EXFILMON_STAT_DERIVED_FULL]);
 	json_object_object_add(r, "table_full", full);
 	add_u64(r, "alerts", alerts);
 	json_object_object_add(r, "store_ok",

@@ -36,6 +36,14 @@ struct proc_info *proctree_get(struct proctree *pt, uint32_t pid)
 	return to_proc(hashtab_find(&pt->by_pid, &pid));
 }
 
+struct proc_info *proctree_find(struct proctree *pt,
+				const struct exfilmon_pkey *key)
+{
+	struct proc_info *p = proctree_get(pt, key->tgid);
+
+	return p && (p->start_ns == key->start_ns || p->approx) ? p : NULL;
+}
+
 size_t proctree_count(const struct proctree *pt)
 {
 	return pt->by_pid.count;

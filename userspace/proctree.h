@@ -46,6 +46,13 @@ void proctree_exit(struct proctree *pt, const struct exfilmon_rec_exit *r);
 
 /* The process, if it is still known (alive or lingering). */
 struct proc_info *proctree_get(struct proctree *pt, uint32_t pid);
+/*
+ * The process named by key: NULL when its pid is unknown or now belongs
+ * to another process (an entry read from /proc, whose start time is
+ * rounded, is taken as the same).
+ */
+struct proc_info *proctree_find(struct proctree *pt,
+				const struct exfilmon_pkey *key);
 /* Forget processes that exited more than linger_ns before now. */
 void proctree_expire(struct proctree *pt, uint64_t now_ns);
 size_t proctree_count(const struct proctree *pt);

@@ -33,6 +33,19 @@ int64_t boot_to_real_us(uint64_t boot_ns)
 	return now_real_us() - (int64_t)(now_boot_ns() - boot_ns) / 1000;
 }
 
+static void resolve_watch(void *ctx, const struct exfilmon_file_key *key,
+			  uint32_t watch_id, char *buf, size_t len)
+{
+	watchlist_resolve(ctx, key, watch_id, buf, len);
+}
+
+void daemon_flow_env(struct daemon *d, struct flow_env *env)
+{
+	env->store = d->store;
+	env->resolve = resolve_watch;
+	env->ctx = &d->watches;
+}
+
 static void note_exited(struct daemon *d, const struct exfilmon_pkey *k)
 {
 	struct exfilmon_pkey *n;
@@ -44,10 +57,32 @@ static void note_exited(struct daemon *d, const struct exfilmon_pkey *k)
 	d->exited[d->nr_exited++] = *k;
 }
 
+/* The process's names as the process table has them, if it knows it. */
+static void names(struct daemon *d, const struct exfilmon_pkey *k,
+		  const char **comm, const char **exe)
+{
+	struct proc_info *p = proctree_find(&d->procs, k);
+
+	*comm = p ? p->comm : NULL;
+	*exe = p ? p->exe : NULL;
+}
+
+static void on_io(struct daemon *d, const struct exfilmon_rec_io *io)
+{
+	struct flow_env env;
+	const char *comm, *exe;
+
+	daemon_flow_env(d, &env);
+	names(d, &io->hdr.proc, &comm, &exe);
+	corr_io(d->corr, io, comm, exe, &env);
+}
+
 int daemon_on_record(void *ctx, const struct exfilmon_rec_hdr *h, size_t len)
 {
+	const struct exfilmon_rec_exit *ex = (const void *)h;
 	struct daemon *d = ctx;
-	const struct exfilmon_rec_io *io = (const void *)h;
+	const char *comm, *exe;
+	struct flow_env env;
 
 	switch (h->type) {
 	case EXFILMON_REC_FORK:
@@ -55,27 +90,33 @@ int daemon_on_record(void *ctx, const struct exfilmon_rec_hdr *h, size_t len)
 			proctree_fork(&d->procs, (const void *)h);
 		break;
 	case EXFILMON_REC_EXEC:
-		if (len >= sizeof(struct exfilmon_rec_exec))
-			proctree_exec(&d->procs, (const void *)h);
+		if (len < sizeof(struct exfilmon_rec_exec))
+			break;
+		proctree_exec(&d->procs, (const void *)h);
+		names(d, &h->proc, &comm, &exe);
+		corr_exec(d->corr, &h->proc, comm, exe);
 		break;
 	case EXFILMON_REC_EXIT:
-		if (len < sizeof(struct exfilmon_rec_exit))
+		if (len < sizeof(*ex))
 			break;
-		proctree_exit(&d->procs, (const void *)h);
-		if (((const struct exfilmon_rec_exit *)h)->tracked)
+		/* the names before the process table lets them go */
+		names(d, &h->proc, &comm, &exe);
+		corr_exit(d->corr, ex, comm, exe);
+		proctree_exit(&d->procs, ex);
+		if (ex->tracked)
 			note_exited(d, &h->proc);
 		break;
 	case EXFILMON_REC_READ:
-		if (len >= sizeof(*io))
-			corr_read(d->corr, &h->proc, &io->proc.origin,
-				  &io->file, io->watch_id, io->total.bytes,
-				  io->delta, h->ts_ns);
-		break;
+	case EXFILMON_REC_FLOW:
 	case EXFILMON_REC_SEND:
-		if (len >= sizeof(*io))
-			corr_send(d->corr, &h->proc, &io->proc.origin,
-				  &io->dest, io->total.bytes, io->delta,
-				  h->ts_ns);
+		if (len >= sizeof(struct exfilmon_rec_io))
+			on_io(d, (const void *)h);
+		break;
+	case EXFILMON_REC_DERIVED:
+		if (len < sizeof(struct exfilmon_rec_derived))
+			break;
+		daemon_flow_env(d, &env);
+		corr_derived(d->corr, (const void *)h, &env);
 		break;
 	default:
 		log_debug("record type %u ignored (newer sensor?)", h->type);
@@ -101,6 +142,26 @@ static int wanted(struct sync_ctx *s, const struct exfilmon_pkey *k)
 }
 
 /*
+ * A table entry as the record it stands for: the same cumulative total,
+ * the process's counters as they are now, no channel (a table does not
+ * say which). 0, or -ENOENT when the process is no longer tracked.
+ */
+static int made_up(struct sync_ctx *s, uint16_t type,
+		   const struct exfilmon_pkey *proc,
+		   const struct exfilmon_count *c, struct exfilmon_rec_io *io)
+{
+	memset(io, 0, sizeof(*io));
+	if (s->d->sensor->ops->proc_get(s->d->sensor, proc, &io->proc))
+		return -ENOENT;
+	io->hdr.type = type;
+	io->hdr.size = sizeof(*io);
+	io->hdr.ts_ns = c->last_ns;
+	io->hdr.proc = *proc;
+	io->total = *c;
+	return 0;
+}
+
+/*
  * Feed one table entry's total to the correlator. When collecting exited
  * processes (s->only), their entries are deleted after the walk (return 1):
  * one walk both reads the final totals and frees the table.
@@ -109,13 +170,29 @@ static int sync_read(void *ctx, const struct exfilmon_read_key *k,
 		     const struct exfilmon_count *c)
 {
 	struct sync_ctx *s = ctx;
-	struct exfilmon_proc p;
+	struct exfilmon_rec_io io;
 
 	if (!wanted(s, &k->proc))
 		return 0;
-	if (!s->d->sensor->ops->proc_get(s->d->sensor, &k->proc, &p))
-		corr_read(s->d->corr, &k->proc, &p.origin, &k->file, 0,
-			  c->bytes, 0, c->last_ns);
+	if (!made_up(s, EXFILMON_REC_READ, &k->proc, c, &io)) {
+		io.file = k->file;
+		on_io(s->d, &io);
+	}
+	return s->only ? 1 : 0;
+}
+
+static int sync_flow(void *ctx, const struct exfilmon_read_key *k,
+		     const struct exfilmon_count *c)
+{
+	struct sync_ctx *s = ctx;
+	struct exfilmon_rec_io io;
+
+	if (!wanted(s, &k->proc))
+		return 0;
+	if (!made_up(s, EXFILMON_REC_FLOW, &k->proc, c, &io)) {
+		io.file = k->file;
+		on_io(s->d, &io);
+	}
 	return s->only ? 1 : 0;
 }
 
@@ -123,13 +200,14 @@ static int sync_send(void *ctx, const struct exfilmon_send_key *k,
 		     const struct exfilmon_count *c)
 {
 	struct sync_ctx *s = ctx;
-	struct exfilmon_proc p;
+	struct exfilmon_rec_io io;
 
 	if (!wanted(s, &k->proc))
 		return 0;
-	if (!s->d->sensor->ops->proc_get(s->d->sensor, &k->proc, &p))
-		corr_send(s->d->corr, &k->proc, &p.origin, &k->dest, c->bytes,
-			  0, c->last_ns);
+	if (!made_up(s, EXFILMON_REC_SEND, &k->proc, c, &io)) {
+		io.dest = k->dest;
+		on_io(s->d, &io);
+	}
 	return s->only ? 1 : 0;
 }
 
@@ -148,21 +226,26 @@ static void sync_tables(struct daemon *d, const struct exfilmon_pkey *only,
 			size_t nr)
 {
 	struct sync_ctx s = { .d = d, .only = only, .nr_only = nr };
+	const struct sensor_ops *ops = d->sensor->ops;
 
-	d->sensor->ops->for_each_read(d->sensor, sync_read, &s);
-	d->sensor->ops->for_each_send(d->sensor, sync_send, &s);
+	ops->for_each_read(d->sensor, sync_read, &s);
+	/* flows before sends: a staged copy's taint before its upload */
+	if (ops->for_each_flow)
+		ops->for_each_flow(d->sensor, sync_flow, &s);
+	ops->for_each_send(d->sensor, sync_send, &s);
 }
 
 /* The final totals of exited processes, then forget them everywhere. */
 static void collect(struct daemon *d)
 {
+	uint64_t now = now_boot_ns();
 	size_t i;
 
 	qsort(d->exited, d->nr_exited, sizeof(*d->exited), pkey_cmp);
 	sync_tables(d, d->exited, d->nr_exited);
 	d->sensor->ops->proc_forget(d->sensor, d->exited, d->nr_exited);
 	for (i = 0; i < d->nr_exited; i++)
-		corr_forget(d->corr, &d->exited[i]);
+		corr_forget(d->corr, &d->exited[i], now);
 	free(d->exited);
 	d->exited = NULL;
 	d->nr_exited = 0;
@@ -183,6 +266,15 @@ static void warn_losses(struct daemon *d, const uint64_t *st)
 		  "(raise [sensor] max_sends)" },
 		{ EXFILMON_STAT_LOST_READ_BYTES, "watched bytes not counted" },
 		{ EXFILMON_STAT_LOST_SEND_BYTES, "sent bytes not counted" },
+		{ EXFILMON_STAT_FLOW_FULL, "(process, object) carry table "
+		  "full: carries capped per write only" },
+		{ EXFILMON_STAT_STREAM_FULL, "stream table full: taint not "
+		  "passed through pipes and sockets" },
+		{ EXFILMON_STAT_DERIVED_FULL, "watched table full: files "
+		  "written by tainted processes not marked derived" },
+		{ EXFILMON_STAT_LOST_TAINT_BYTES, "taint bytes not passed on" },
+		{ EXFILMON_STAT_STALE, "derived marks dropped: their inode "
+		  "now holds another file" },
 	};
 	size_t i;
 
@@ -197,9 +289,38 @@ static void warn_losses(struct daemon *d, const uint64_t *st)
 	}
 }
 
+/* The daemon's own bounds: what an eviction costs is said once per change. */
+static void warn_evictions(struct daemon *d)
+{
+	struct flowgraph_stats fs;
+	struct corr_stats cs;
+
+	flowgraph_stats(corr_graph(d->corr), &fs);
+	corr_stats(d->corr, &cs);
+	if (fs.procs_evicted != d->seen_flow.procs_evicted)
+		log_warn("flow graph full: %llu process nodes evicted so far "
+			 "(chains through them show \"?\")",
+			 (unsigned long long)fs.procs_evicted);
+	if (fs.files_evicted != d->seen_flow.files_evicted)
+		log_warn("flow graph full: %llu derived files dropped from "
+			 "memory so far (read back from the store when needed)",
+			 (unsigned long long)fs.files_evicted);
+	if (fs.save_failed != d->seen_flow.save_failed)
+		log_warn("failed to store %llu derived marks so far: %s",
+			 (unsigned long long)fs.save_failed,
+			 store_errmsg(d->store));
+	if (cs.hosts_evicted != d->seen_hosts_evicted)
+		log_warn("correlation: %llu (watch, host) pairs evicted so far "
+			 "for room; their alerts were settled first",
+			 (unsigned long long)cs.hosts_evicted);
+	d->seen_flow = fs;
+	d->seen_hosts_evicted = cs.hosts_evicted;
+}
+
 void daemon_tick(struct daemon *d)
 {
 	uint64_t st[EXFILMON_STAT_NR] = { 0 };
+	struct flow_env env;
 
 	/* drain what is queued first, so the tables are not ahead */
 	d->sensor->ops->poll(d->sensor);
@@ -222,6 +343,8 @@ void daemon_tick(struct daemon *d)
 	if (d->nr_exited)
 		collect(d);
 	/* after the drain: records may be newer than an earlier reading */
-	corr_tick(d->corr, now_boot_ns());
+	daemon_flow_env(d, &env);
+	corr_tick(d->corr, now_boot_ns(), &env);
+	warn_evictions(d);
 	proctree_expire(&d->procs, now_boot_ns());
 }

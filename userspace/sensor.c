@@ -2,6 +2,7 @@
 /* Choosing a sensor, and what every sensor has in common. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 #include "sensor.h"
@@ -28,6 +29,44 @@ int sensor_check_abi(uint32_t version, char *err, size_t errlen)
 		 version >> 16, version & 0xffff, EXFILMON_ABI_MAJOR,
 		 EXFILMON_ABI_MINOR);
 	return -EPROTO;
+}
+
+/*
+ * Deleting an entry under a walk's cursor upsets the walk in both sensors:
+ * a BPF hash map walk restarts from its first key when the key it stands
+ * on goes, and the module's cursor is a position in its pool. So the
+ * doomed entries are collected and deleted once the walk is done.
+ */
+int sensor_table_walk(struct sensor_table_iter *it,
+		      int (*fn)(void *ctx, const void *k, const void *v),
+		      void *ctx)
+{
+	size_t nr = 0, cap = 0;
+	char *doomed = NULL;
+	const void *k, *v;
+	int ret, del;
+
+	while ((ret = it->next(it, &k, &v)) == 1) {
+		ret = fn(ctx, k, v);
+		if (ret < 0)
+			break;
+		if (ret != 1)
+			continue;
+		if (nr == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			char *n = realloc(doomed, ncap * it->dsize);
+
+			/* keep the entry: the next walk collects it */
+			if (!n)
+				continue;
+			doomed = n;
+			cap = ncap;
+		}
+		memcpy(doomed + nr++ * it->dsize, k, it->dsize);
+	}
+	del = nr ? it->del(it, doomed, nr) : 0;
+	free(doomed);
+	return ret < 0 ? ret : del;
 }
 
 int sensor_open(struct sensor **out, const char *kind,

@@ -5,6 +5,7 @@
  * daemon.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,10 @@ struct sensor_bpf {
 };
 
 #define to_bpf(s) ((struct sensor_bpf *)(s))
+
+/* Entries per batch of a table walk, and the most a bucket may need. */
+#define MAP_BATCH	256
+#define MAP_BATCH_MAX	65536
 
 /*
  * libbpf attaches tracepoints through perf_event_open(), which needs the
@@ -116,6 +121,8 @@ static int bpf_open(struct sensor **out, const struct sensor_limits *lim,
 	bpf_map__set_max_entries(s->skel->maps.reads, lim->max_reads);
 	bpf_map__set_max_entries(s->skel->maps.sends, lim->max_sends);
 	bpf_map__set_max_entries(s->skel->maps.watched, lim->max_watch);
+	bpf_map__set_max_entries(s->skel->maps.streams, lim->max_streams);
+	bpf_map__set_max_entries(s->skel->maps.flows, lim->max_flows);
 	bpf_map__set_max_entries(s->skel->maps.events, lim->ring_kib * 1024);
 	/* the iterator runs on demand, with a filter: see bpf_fd_key() */
 	bpf_program__set_autoattach(s->skel->progs.iter_fd_keys, false);
@@ -168,7 +175,7 @@ static int bpf_poll(struct sensor *base)
 
 static int bpf_watch_add(struct sensor *base,
 			 const struct exfilmon_file_key *key,
-			 const struct exfilmon_watch *w)
+			 const struct exfilmon_obj *w)
 {
 	int fd = bpf_map__fd(to_bpf(base)->skel->maps.watched);
 
@@ -214,48 +221,115 @@ static int bpf_proc_get(struct sensor *base, const struct exfilmon_pkey *key,
 }
 
 /*
- * Walk a hash map, calling fn(ctx, key, value) for each entry; entries for
- * which fn returns 1 are deleted after the walk, because deleting the key
- * get_next_key() stands on restarts a hash map walk from its first key.
+ * A hash map read in batches (BPF_MAP_LOOKUP_BATCH, since 5.6). The batch
+ * cursor is a bucket, so entries the programs delete meanwhile (a stream
+ * read to zero) cost nothing; get_next_key() would restart the walk from
+ * the first key whenever the key it stands on goes.
  */
-static int map_walk(int fd, size_t ksize, size_t vsize,
+struct map_iter {
+	struct sensor_table_iter it;
+	int fd;
+	size_t ksize, vsize;
+	char *keys, *vals;
+	__u32 cap;		/* entries the buffers hold */
+	__u32 nr, pos;		/* in the buffers */
+	__u64 cursor;		/* the kernel's; a hash map's is a bucket */
+	int started, ended;
+};
+
+#define to_map_iter(p) \
+	((struct map_iter *)((char *)(p) - offsetof(struct map_iter, it)))
+
+static int map_fill(struct map_iter *m)
+{
+	for (;;) {
+		__u32 count = m->cap;
+		char *k, *v;
+		int err;
+
+		err = bpf_map_lookup_batch(m->fd, m->started ? &m->cursor :
+					   NULL, &m->cursor, m->keys, m->vals,
+					   &count, NULL);
+		err = err ? errno : 0;
+		/* ENOENT: no bucket after these */
+		if (!err || err == ENOENT) {
+			m->started = 1;
+			m->ended = err == ENOENT;
+			m->nr = count;
+			m->pos = 0;
+			return 0;
+		}
+		/* one bucket holds more than the buffers: grow them */
+		if (err != ENOSPC || count || m->cap >= MAP_BATCH_MAX)
+			return -err;
+		k = realloc(m->keys, m->cap * 2 * m->ksize);
+		if (k)
+			m->keys = k;
+		v = k ? realloc(m->vals, m->cap * 2 * m->vsize) : NULL;
+		if (!v)
+			return -ENOMEM;
+		m->vals = v;
+		m->cap *= 2;
+	}
+}
+
+static int map_next(struct sensor_table_iter *it, const void **k,
+		    const void **v)
+{
+	struct map_iter *m = to_map_iter(it);
+	int ret;
+
+	while (m->pos == m->nr) {
+		if (m->ended)
+			return 0;
+		ret = map_fill(m);
+		if (ret)
+			return ret;
+	}
+	*k = m->keys + m->pos * m->ksize;
+	*v = m->vals + m->pos * m->vsize;
+	m->pos++;
+	return 1;
+}
+
+/* One by one: the programs may have deleted some meanwhile (ENOENT). */
+static int map_del(struct sensor_table_iter *it, const void *doomed,
+		   size_t nr)
+{
+	struct map_iter *m = to_map_iter(it);
+	const char *k = doomed;
+	int ret = 0;
+	size_t i;
+
+	for (i = 0; i < nr; i++, k += m->ksize) {
+		if (bpf_map_delete_elem(m->fd, k) && errno != ENOENT && !ret)
+			ret = -errno;
+	}
+	return ret;
+}
+
+static int map_walk(const struct bpf_map *map, size_t ksize, size_t vsize,
 		    int (*fn)(void *ctx, const void *k, const void *v),
 		    void *ctx)
 {
-	char key[64], next[64], val[128];
-	size_t nr = 0, cap = 0, i;
-	char *doomed = NULL;
-	void *prev = NULL;
-	int ret = 0;
+	struct map_iter m = {
+		.it = { .next = map_next, .del = map_del, .dsize = ksize },
+		.fd = bpf_map__fd(map),
+		.ksize = ksize,
+		.vsize = vsize,
+		.cap = MAP_BATCH,
+	};
+	int ret;
 
-	if (ksize > sizeof(key) || vsize > sizeof(val))
-		return -EINVAL;
-	while (!bpf_map_get_next_key(fd, prev, next)) {
-		memcpy(key, next, ksize);
-		prev = key;
-		if (bpf_map_lookup_elem(fd, key, val))
-			continue;	/* deleted meanwhile */
-		ret = fn(ctx, key, val);
-		if (ret < 0)
-			break;
-		if (ret == 1) {
-			if (nr == cap) {
-				char *n = realloc(doomed, (cap ? cap * 2 : 64) *
-						  ksize);
-
-				/* keep the entry: it is collected next time */
-				if (!n)
-					continue;
-				doomed = n;
-				cap = cap ? cap * 2 : 64;
-			}
-			memcpy(doomed + nr++ * ksize, key, ksize);
-		}
-		ret = 0;
-	}
-	for (i = 0; i < nr; i++)
-		bpf_map_delete_elem(fd, doomed + i * ksize);
-	free(doomed);
+	/* fn would read another layout through its casts: refuse */
+	if (bpf_map__key_size(map) != ksize ||
+	    bpf_map__value_size(map) != vsize)
+		return -EPROTO;
+	m.keys = malloc(m.cap * ksize);
+	m.vals = malloc(m.cap * vsize);
+	ret = m.keys && m.vals ? sensor_table_walk(&m.it, fn, ctx) : -ENOMEM;
+	free(m.vals);
+	free(m.keys);
 	return ret;
 }
 
@@ -270,18 +344,24 @@ static int bpf_proc_forget(struct sensor *base,
 	return 0;
 }
 
+/*
+ * Configured entries only: a derived mark carries the watch_id of its
+ * origin too, and must outlive the watch (the data was copied already).
+ */
 static int rm_id_one(void *ctx, const void *k, const void *v)
 {
-	const struct exfilmon_watch *w = v;
+	const struct exfilmon_obj *w = v;
 
+	if (w->flags & (EXFILMON_OBJ_DERIVED | EXFILMON_OBJ_OPAQUE))
+		return 0;
 	return w->watch_id == *(const uint32_t *)ctx;
 }
 
 static int bpf_watch_rm_id(struct sensor *base, uint32_t watch_id)
 {
-	return map_walk(bpf_map__fd(to_bpf(base)->skel->maps.watched),
+	return map_walk(to_bpf(base)->skel->maps.watched,
 			sizeof(struct exfilmon_file_key),
-			sizeof(struct exfilmon_watch), rm_id_one, &watch_id);
+			sizeof(struct exfilmon_obj), rm_id_one, &watch_id);
 }
 
 /*
@@ -336,7 +416,7 @@ static int bpf_for_each_proc(struct sensor *base,
 				       const struct exfilmon_proc *p),
 			     void *ctx)
 {
-	return map_walk(bpf_map__fd(to_bpf(base)->skel->maps.procs),
+	return map_walk(to_bpf(base)->skel->maps.procs,
 			sizeof(struct exfilmon_pkey),
 			sizeof(struct exfilmon_proc),
 			(int (*)(void *, const void *, const void *))fn, ctx);
@@ -348,7 +428,7 @@ static int bpf_for_each_read(struct sensor *base,
 				       const struct exfilmon_count *c),
 			     void *ctx)
 {
-	return map_walk(bpf_map__fd(to_bpf(base)->skel->maps.reads),
+	return map_walk(to_bpf(base)->skel->maps.reads,
 			sizeof(struct exfilmon_read_key),
 			sizeof(struct exfilmon_count),
 			(int (*)(void *, const void *, const void *))fn, ctx);
@@ -360,9 +440,45 @@ static int bpf_for_each_send(struct sensor *base,
 				       const struct exfilmon_count *c),
 			     void *ctx)
 {
-	return map_walk(bpf_map__fd(to_bpf(base)->skel->maps.sends),
+	return map_walk(to_bpf(base)->skel->maps.sends,
 			sizeof(struct exfilmon_send_key),
 			sizeof(struct exfilmon_count),
+			(int (*)(void *, const void *, const void *))fn, ctx);
+}
+
+static int bpf_for_each_flow(struct sensor *base,
+			     int (*fn)(void *ctx,
+				       const struct exfilmon_read_key *k,
+				       const struct exfilmon_count *c),
+			     void *ctx)
+{
+	return map_walk(to_bpf(base)->skel->maps.flows,
+			sizeof(struct exfilmon_read_key),
+			sizeof(struct exfilmon_count),
+			(int (*)(void *, const void *, const void *))fn, ctx);
+}
+
+static int bpf_for_each_watched(struct sensor *base,
+				int (*fn)(void *ctx,
+					  const struct exfilmon_file_key *k,
+					  const struct exfilmon_obj *o),
+				void *ctx)
+{
+	return map_walk(to_bpf(base)->skel->maps.watched,
+			sizeof(struct exfilmon_file_key),
+			sizeof(struct exfilmon_obj),
+			(int (*)(void *, const void *, const void *))fn, ctx);
+}
+
+static int bpf_for_each_stream(struct sensor *base,
+			       int (*fn)(void *ctx,
+					 const struct exfilmon_file_key *k,
+					 const struct exfilmon_obj *o),
+			       void *ctx)
+{
+	return map_walk(to_bpf(base)->skel->maps.streams,
+			sizeof(struct exfilmon_file_key),
+			sizeof(struct exfilmon_obj),
 			(int (*)(void *, const void *, const void *))fn, ctx);
 }
 
@@ -382,4 +498,7 @@ const struct sensor_ops sensor_bpf_ops = {
 	.for_each_proc = bpf_for_each_proc,
 	.for_each_read = bpf_for_each_read,
 	.for_each_send = bpf_for_each_send,
+	.for_each_flow = bpf_for_each_flow,
+	.for_each_watched = bpf_for_each_watched,
+	.for_each_stream = bpf_for_each_stream,
 };

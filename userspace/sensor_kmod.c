@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,8 @@ static int drop_all(void *ctx, const void *k, const void *v)
  * The module's tables outlive the daemon that filled them (unlike a BPF
  * object's maps, which go with it). Until the daemon resumes from them,
  * a new daemon starts where an eBPF one would: with empty tables, and the
- * watch list its config and store give it.
+ * watch list, opaque executables and derived marks its config and store
+ * give it.
  */
 static int kmod_reset(struct sensor_kmod *s)
 {
@@ -60,6 +62,10 @@ static int kmod_reset(struct sensor_kmod *s)
 	} tables[] = {
 		{ EXFILMON_TABLE_WATCHED, sizeof(struct exfilmon_watch_entry),
 		  sizeof(struct exfilmon_file_key) },
+		{ EXFILMON_TABLE_STREAMS, sizeof(struct exfilmon_watch_entry),
+		  sizeof(struct exfilmon_file_key) },
+		{ EXFILMON_TABLE_FLOWS, sizeof(struct exfilmon_read_entry),
+		  sizeof(struct exfilmon_read_key) },
 		{ EXFILMON_TABLE_READS, sizeof(struct exfilmon_read_entry),
 		  sizeof(struct exfilmon_read_key) },
 		{ EXFILMON_TABLE_SENDS, sizeof(struct exfilmon_send_entry),
@@ -92,6 +98,8 @@ static int kmod_open(struct sensor **out, const struct sensor_limits *lim,
 		.max_reads = lim->max_reads,
 		.max_sends = lim->max_sends,
 		.max_watch = lim->max_watch,
+		.max_streams = lim->max_streams,
+		.max_flows = lim->max_flows,
 	};
 	struct sensor_kmod *s;
 	int ret;
@@ -129,9 +137,10 @@ static int kmod_open(struct sensor **out, const struct sensor_limits *lim,
 	if (ioctl(s->fd, EXFILMON_IOC_SET_LIMITS, &l)) {
 		ret = -errno;
 		snprintf(err, errlen, "failed to set table limits (procs %u, "
-			 "reads %u, sends %u, watch %u): %s; the module's "
-			 "parameters are the upper bounds", l.max_procs,
-			 l.max_reads, l.max_sends, l.max_watch,
+			 "reads %u, sends %u, watch %u, streams %u, flows "
+			 "%u): %s; the module's parameters are the upper "
+			 "bounds", l.max_procs, l.max_reads, l.max_sends,
+			 l.max_watch, l.max_streams, l.max_flows,
 			 strerror(errno));
 		goto err_close;
 	}
@@ -179,7 +188,7 @@ static int kmod_poll(struct sensor *base)
 
 static int kmod_watch(struct sensor *base, unsigned long cmd,
 		      const struct exfilmon_file_key *key,
-		      const struct exfilmon_watch *w)
+		      const struct exfilmon_obj *w)
 {
 	struct exfilmon_ioc_watch iw = { .size = sizeof(iw) };
 
@@ -192,7 +201,7 @@ static int kmod_watch(struct sensor *base, unsigned long cmd,
 
 static int kmod_watch_add(struct sensor *base,
 			  const struct exfilmon_file_key *key,
-			  const struct exfilmon_watch *w)
+			  const struct exfilmon_obj *w)
 {
 	return kmod_watch(base, EXFILMON_IOC_WATCH_ADD, key, w);
 }
@@ -205,7 +214,7 @@ static int kmod_watch_rm(struct sensor *base,
 
 static int kmod_watch_rm_id(struct sensor *base, uint32_t watch_id)
 {
-	struct exfilmon_watch w = { .watch_id = watch_id };
+	struct exfilmon_obj w = { .watch_id = watch_id };
 
 	return kmod_watch(base, EXFILMON_IOC_WATCH_RM_ID, NULL, &w);
 }
@@ -258,63 +267,80 @@ static int kmod_proc_forget(struct sensor *base,
 	return ret;
 }
 
+/* One table read in batches of TABLE_READ. */
+struct table_iter {
+	struct sensor_table_iter it;
+	int fd;
+	size_t esize, ksize;
+	struct exfilmon_ioc_table t;
+	char *batch;
+	uint32_t nr, pos;	/* in batch */
+	int ended;
+};
+
+#define to_table_iter(p) \
+	((struct table_iter *)((char *)(p) - offsetof(struct table_iter, it)))
+
+static int table_next(struct sensor_table_iter *it, const void **k,
+		      const void **v)
+{
+	struct table_iter *ti = to_table_iter(it);
+	const char *e;
+
+	while (ti->pos == ti->nr) {
+		if (ti->ended)
+			return 0;
+		ti->t.count = TABLE_BATCH;
+		ti->t.buf = (uintptr_t)ti->batch;
+		if (ioctl(ti->fd, EXFILMON_IOC_TABLE_READ, &ti->t))
+			return -errno;
+		ti->ended = !ti->t.count;
+		ti->nr = ti->t.count;
+		ti->pos = 0;
+	}
+	e = ti->batch + ti->pos++ * ti->esize;
+	*k = e;
+	*v = e + ti->ksize;
+	return 1;
+}
+
 /*
- * Walk one table in batches; fn returns 1 to have the entry deleted, which
- * happens after the walk (the cursor is a position in the module's pool).
+ * TABLE_DELETE takes entries (key first, value ignored), so dsize is the
+ * entry's size; absent keys are skipped, and any count goes in one call.
  */
+static int table_del(struct sensor_table_iter *it, const void *doomed,
+		     size_t nr)
+{
+	struct table_iter *ti = to_table_iter(it);
+	struct exfilmon_ioc_table t = {
+		.size = sizeof(t),
+		.table = ti->t.table,
+		.count = nr,
+		.buf = (uintptr_t)doomed,
+	};
+
+	return ioctl(ti->fd, EXFILMON_IOC_TABLE_DELETE, &t) ? -errno : 0;
+}
+
 static int table_walk(struct sensor_kmod *s, uint32_t table, size_t esize,
 		      size_t ksize, int (*fn)(void *ctx, const void *k,
 					      const void *v),
 		      void *ctx)
 {
-	struct exfilmon_ioc_table t = { .size = sizeof(t), .table = table };
-	char *batch = malloc(TABLE_BATCH * esize);
-	char *doomed = NULL;
-	size_t nr = 0, cap = 0;
-	int ret = 0;
+	struct table_iter ti = {
+		.it = { .next = table_next, .del = table_del, .dsize = esize },
+		.fd = s->fd,
+		.esize = esize,
+		.ksize = ksize,
+		.t = { .size = sizeof(ti.t), .table = table },
+	};
+	int ret;
 
-	if (!batch)
+	ti.batch = malloc(TABLE_BATCH * esize);
+	if (!ti.batch)
 		return -ENOMEM;
-	for (;;) {
-		uint32_t i;
-
-		t.count = TABLE_BATCH;
-		t.buf = (uintptr_t)batch;
-		if (ioctl(s->fd, EXFILMON_IOC_TABLE_READ, &t)) {
-			ret = -errno;
-			break;
-		}
-		if (!t.count)
-			break;
-		for (i = 0; i < t.count && ret >= 0; i++) {
-			const char *e = batch + i * esize;
-
-			ret = fn(ctx, e, e + ksize);
-			if (ret != 1)
-				continue;
-			ret = 0;
-			if (nr == cap) {
-				char *n = realloc(doomed, (cap ? cap * 2 :
-							   64) * esize);
-
-				if (!n)
-					continue;	/* next time */
-				doomed = n;
-				cap = cap ? cap * 2 : 64;
-			}
-			memcpy(doomed + nr++ * esize, e, esize);
-		}
-		if (ret < 0)
-			break;
-	}
-	if (nr) {
-		t.count = nr;
-		t.buf = (uintptr_t)doomed;
-		if (ioctl(s->fd, EXFILMON_IOC_TABLE_DELETE, &t) && !ret)
-			ret = -errno;
-	}
-	free(doomed);
-	free(batch);
+	ret = sensor_table_walk(&ti.it, fn, ctx);
+	free(ti.batch);
 	return ret;
 }
 
@@ -354,6 +380,42 @@ static int kmod_for_each_send(struct sensor *base,
 			  (int (*)(void *, const void *, const void *))fn, ctx);
 }
 
+static int kmod_for_each_flow(struct sensor *base,
+			      int (*fn)(void *ctx,
+					const struct exfilmon_read_key *k,
+					const struct exfilmon_count *c),
+			      void *ctx)
+{
+	return table_walk(to_kmod(base), EXFILMON_TABLE_FLOWS,
+			  sizeof(struct exfilmon_read_entry),
+			  sizeof(struct exfilmon_read_key),
+			  (int (*)(void *, const void *, const void *))fn, ctx);
+}
+
+static int kmod_for_each_watched(struct sensor *base,
+				 int (*fn)(void *ctx,
+					   const struct exfilmon_file_key *k,
+					   const struct exfilmon_obj *o),
+				 void *ctx)
+{
+	return table_walk(to_kmod(base), EXFILMON_TABLE_WATCHED,
+			  sizeof(struct exfilmon_watch_entry),
+			  sizeof(struct exfilmon_file_key),
+			  (int (*)(void *, const void *, const void *))fn, ctx);
+}
+
+static int kmod_for_each_stream(struct sensor *base,
+				int (*fn)(void *ctx,
+					  const struct exfilmon_file_key *k,
+					  const struct exfilmon_obj *o),
+				void *ctx)
+{
+	return table_walk(to_kmod(base), EXFILMON_TABLE_STREAMS,
+			  sizeof(struct exfilmon_watch_entry),
+			  sizeof(struct exfilmon_file_key),
+			  (int (*)(void *, const void *, const void *))fn, ctx);
+}
+
 const struct sensor_ops sensor_kmod_ops = {
 	.kind = "kmod",
 	.open = kmod_open,
@@ -370,4 +432,7 @@ const struct sensor_ops sensor_kmod_ops = {
 	.for_each_proc = kmod_for_each_proc,
 	.for_each_read = kmod_for_each_read,
 	.for_each_send = kmod_for_each_send,
+	.for_each_flow = kmod_for_each_flow,
+	.for_each_watched = kmod_for_each_watched,
+	.for_each_stream = kmod_for_each_stream,
 };

@@ -27,7 +27,7 @@
 
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION	1
+#define STORE_SCHEMA_VERSION	2
 /* Alerts name users, commands and hosts: readable by the group at most. */
 #define STORE_DB_MODE		0640
 #define STORE_BUSY_TIMEOUT_MS	5000
@@ -42,6 +42,11 @@
 #define QUERY_MAX_SQL		(64 << 10)
 
 #define REFUSED "query refused: only a single read-only SELECT is allowed"
+
+/* Derived marks kept; the least recently seen go first. */
+#define STORE_DERIVED_MAX	65536
+/* Puts between two prunes of the derived table. */
+#define DERIVED_PRUNE_EVERY	256
 
 /* State of the query being run on the read-only connection. */
 struct query_ctx {
@@ -60,6 +65,8 @@ struct store {
 	struct query_ctx q;
 	uint64_t max_steps;
 	uint64_t timeout_ms;
+	size_t derived_max;
+	size_t derived_puts;	/* since the last prune */
 	char errmsg[512];
 	char path[];
 };
@@ -220,7 +227,12 @@ static int create_db_file(const char *path, char *err, size_t errlen)
 	return ret;
 }
 
-static const char schema_sql[] =
+/*
+ * Version 1, the base every database starts from; the migrations below
+ * bring it up to STORE_SCHEMA_VERSION, so a new database and an upgraded
+ * one have the same columns in the same order.
+ */
+static const char schema_v1_sql[] =
 	"CREATE TABLE IF NOT EXISTS alerts ("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" time TEXT NOT NULL,"
@@ -271,6 +283,45 @@ static const char schema_sql[] =
 	" path TEXT PRIMARY KEY,"
 	" added TEXT NOT NULL);";
 
+/*
+ * 1 -> 2: the flow model (docs/flow.md). A version 1 alert was one
+ * process tree, whose reads were all its taint.
+ */
+static const char migrate_v2_sql[] =
+	"ALTER TABLE alerts ADD COLUMN taint INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE alerts ADD COLUMN senders INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE alerts SET taint = bytes_read, senders = 1;"
+	"CREATE TABLE alert_chain ("
+	" alert_id INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,"
+	" step INTEGER NOT NULL,"
+	" pid INTEGER NOT NULL,"
+	" comm TEXT NOT NULL,"
+	" exe TEXT NOT NULL,"
+	" via TEXT NOT NULL,"
+	" object TEXT NOT NULL,"
+	" bytes INTEGER NOT NULL);"
+	"CREATE INDEX alert_chain_alert_id ON alert_chain(alert_id);"
+	"CREATE TABLE derived ("
+	" dev INTEGER NOT NULL,"
+	" ino INTEGER NOT NULL,"
+	" gen INTEGER NOT NULL,"
+	" watch_id INTEGER NOT NULL,"
+	" chan TEXT NOT NULL,"
+	" taint INTEGER NOT NULL,"
+	" writer_pid INTEGER NOT NULL,"
+	" writer_start_ns INTEGER NOT NULL,"
+	" path TEXT NOT NULL,"
+	" chain TEXT NOT NULL,"
+	" first_seen TEXT NOT NULL,"
+	" last_seen TEXT NOT NULL,"
+	" PRIMARY KEY (dev, ino));"
+	"CREATE INDEX derived_last_seen ON derived(last_seen);";
+
+/* migrations[v] takes a database from version v to v + 1 */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+	[1] = migrate_v2_sql,
+};
+
 static int init_schema(struct store *st, char *err, size_t errlen)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -298,16 +349,37 @@ static int init_schema(struct store *st, char *err, size_t errlen)
 	version = sqlite3_column_int64(stmt, 0);
 	sqlite3_finalize(stmt);
 	stmt = NULL;
-	/* There is only version 1 so far: nothing to migrate from. */
-	if (version != STORE_SCHEMA_VERSION) {
+	/* a newer daemon's database is refused rather than misread */
+	if (version < 1 || version > STORE_SCHEMA_VERSION) {
 		snprintf(st->errmsg, sizeof(st->errmsg),
-			 "schema_version %lld is not the %d this exfilmond "
-			 "understands",
+			 "schema_version %lld is not one this exfilmond "
+			 "understands (1 to %d)",
 			 (long long)version, STORE_SCHEMA_VERSION);
 		ret = -ENOTSUP;
 		goto fail;
 	}
-	ret = exec(st, schema_sql);
+	ret = exec(st, schema_v1_sql);
+	/*
+	 * all steps in the one transaction: a failed upgrade leaves the
+	 * database as it was
+	 */
+	for (; !ret && version < STORE_SCHEMA_VERSION; version++) {
+		char sql[96];
+
+		rc = sqlite3_exec(st->db, migrations[version], NULL, NULL,
+				  NULL);
+		if (rc != SQLITE_OK)
+			ret = store_fail(st, rc, "failed to upgrade the schema "
+					 "from version %lld to %lld",
+					 (long long)version,
+					 (long long)version + 1);
+		snprintf(sql, sizeof(sql),
+			 "UPDATE meta SET value = %lld"
+			 " WHERE key = 'schema_version'",
+			 (long long)version + 1);
+		if (!ret)
+			ret = exec(st, sql);
+	}
 	if (!ret)
 		ret = exec(st, "COMMIT");
 	if (ret)
@@ -408,6 +480,8 @@ static int open_ro(struct store *st, char *err, size_t errlen)
 	return 0;
 }
 
+static int derived_prune(struct store *st);
+
 int store_open(struct store **out, const char *state_dir, char *err,
 	       size_t errlen)
 {
@@ -424,12 +498,18 @@ int store_open(struct store **out, const char *state_dir, char *err,
 	snprintf(st->path, len, "%s/alerts.db", state_dir);
 	st->max_steps = QUERY_MAX_STEPS;
 	st->timeout_ms = QUERY_TIMEOUT_MS;
+	st->derived_max = STORE_DERIVED_MAX;
 
 	ret = create_db_file(st->path, err, errlen);
 	if (!ret)
 		ret = open_rw(st, err, errlen);
 	if (!ret)
 		ret = init_schema(st, err, errlen);
+	if (!ret) {
+		ret = derived_prune(st);
+		if (ret)
+			snprintf(err, errlen, "%s: %s", st->path, st->errmsg);
+	}
 	if (!ret)
 		ret = open_ro(st, err, errlen);
 	if (ret) {
@@ -497,7 +577,9 @@ static int bind_alert(sqlite3_stmt *s, const struct alert *a)
 	       sqlite3_bind_int64(s, 16, (int64_t)a->bytes_sent) ||
 	       BIND_FIELD(s, 17, a->sensor) || BIND_FIELD(s, 18, a->reason) ||
 	       sqlite3_bind_int64(s, 19, (int64_t)a->first_ns) ||
-	       sqlite3_bind_int64(s, 20, (int64_t)a->last_ns);
+	       sqlite3_bind_int64(s, 20, (int64_t)a->last_ns) ||
+	       sqlite3_bind_int64(s, 21, (int64_t)a->taint) ||
+	       sqlite3_bind_int64(s, 22, a->senders);
 }
 
 /* Run a bound statement that returns no row, and reset it for reuse. */
@@ -508,6 +590,40 @@ static int step_done(sqlite3_stmt *s)
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int put_chain(struct store *st, const struct alert *a)
+{
+	sqlite3_stmt *steps = NULL;
+	size_t i;
+	int ret, rc = SQLITE_OK;
+
+	ret = prepare(st,
+		      "INSERT INTO alert_chain (alert_id, step, pid, comm, exe,"
+		      " via, object, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+		      " ?8)",
+		      &steps);
+	if (ret)
+		return ret;
+	for (i = 0; !rc && i < a->nr_chain; i++) {
+		const struct alert_step *p = &a->chain[i];
+
+		rc = sqlite3_bind_int64(steps, 1, a->id) ||
+		     sqlite3_bind_int64(steps, 2, i) ||
+		     sqlite3_bind_int64(steps, 3, p->pid) ||
+		     BIND_FIELD(steps, 4, p->comm) ||
+		     BIND_FIELD(steps, 5, p->exe) ||
+		     sqlite3_bind_text(steps, 6, alert_via_name(p->via), -1,
+				       SQLITE_STATIC) ||
+		     BIND_FIELD(steps, 7, p->object) ||
+		     sqlite3_bind_int64(steps, 8, (int64_t)p->bytes);
+		rc = rc ? sqlite3_errcode(st->db) : step_done(steps);
+	}
+	if (rc)
+		ret = store_fail(st, rc, "failed to store the chain of alert %lld",
+				 (long long)a->id);
+	sqlite3_finalize(steps);
+	return ret;
 }
 
 static int put_children(struct store *st, const struct alert *a)
@@ -569,6 +685,8 @@ static int put_children(struct store *st, const struct alert *a)
 	if (rc)
 		ret = store_fail(st, rc, "failed to store the details of alert %lld",
 				 (long long)a->id);
+	if (!ret)
+		ret = put_chain(st, a);
 out:
 	sqlite3_finalize(procs);
 	sqlite3_finalize(dests);
@@ -600,18 +718,29 @@ int store_put_alert(struct store *st, struct alert *a)
 			return -EINVAL;
 		}
 	}
+	for (i = 0; i < a->nr_chain; i++) {
+		if (alert_via_parse(alert_via_name(a->chain[i].via)) !=
+		    (int)a->chain[i].via) {
+			snprintf(st->errmsg, sizeof(st->errmsg),
+				 "alert %lld: chain step %zu has invalid "
+				 "channel %u",
+				 (long long)a->id, i, a->chain[i].via);
+			return -EINVAL;
+		}
+	}
 
 	ret = exec(st, "BEGIN IMMEDIATE");
 	if (ret)
 		return ret;
 	if (old_id) {
 		/* The id is an integer: formatting it into SQL is safe. */
-		char sql[256];
+		char sql[320];
 
 		snprintf(sql, sizeof(sql),
 			 "DELETE FROM alert_files WHERE alert_id = %1$lld;"
 			 "DELETE FROM alert_destinations WHERE alert_id = %1$lld;"
-			 "DELETE FROM alert_ancestry WHERE alert_id = %1$lld;",
+			 "DELETE FROM alert_ancestry WHERE alert_id = %1$lld;"
+			 "DELETE FROM alert_chain WHERE alert_id = %1$lld;",
 			 (long long)old_id);
 		ret = exec(st, sql);
 		if (ret)
@@ -621,9 +750,10 @@ int store_put_alert(struct store *st, struct alert *a)
 		      "INSERT OR REPLACE INTO alerts (id, time, time_us,"
 		      " updated, updated_us, severity, pid, ppid, uid, user,"
 		      " comm, exe, cmdline, host, bytes_read, bytes_sent,"
-		      " sensor, reason, first_ns, last_ns) VALUES (?1, ?2,"
-		      " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-		      " ?15, ?16, ?17, ?18, ?19, ?20)",
+		      " sensor, reason, first_ns, last_ns, taint, senders)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+		      " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"
+		      " ?22)",
 		      &stmt);
 	if (ret)
 		goto fail;
@@ -668,7 +798,7 @@ static void column_field(sqlite3_stmt *s, int col, char *buf, size_t size)
 #define ALERT_COLUMNS \
 	"id, time_us, updated_us, severity, pid, ppid, uid, user, comm, exe," \
 	" cmdline, host, bytes_read, bytes_sent, sensor, reason, first_ns," \
-	" last_ns"
+	" last_ns, taint, senders"
 
 static int column_alert(struct store *st, sqlite3_stmt *s, struct alert *a)
 {
@@ -693,6 +823,8 @@ static int column_alert(struct store *st, sqlite3_stmt *s, struct alert *a)
 	COLUMN_FIELD(s, 15, a->reason);
 	a->first_ns = sqlite3_column_int64(s, 16);
 	a->last_ns = sqlite3_column_int64(s, 17);
+	a->taint = sqlite3_column_int64(s, 18);
+	a->senders = sqlite3_column_int64(s, 19);
 	if (a->severity < 0) {
 		snprintf(st->errmsg, sizeof(st->errmsg),
 			 "alert %lld: unknown severity '%.32s' in %s",
@@ -732,16 +864,31 @@ static void column_proc(sqlite3_stmt *s, void *elem)
 	COLUMN_FIELD(s, 4, p->exe);
 }
 
+static void column_step(sqlite3_stmt *s, void *elem)
+{
+	struct alert_step *p = elem;
+	int via = alert_via_parse((const char *)sqlite3_column_text(s, 3));
+
+	p->pid = sqlite3_column_int64(s, 0);
+	COLUMN_FIELD(s, 1, p->comm);
+	COLUMN_FIELD(s, 2, p->exe);
+	p->via = via < 0 ? VIA_UNKNOWN : via;
+	COLUMN_FIELD(s, 4, p->object);
+	p->bytes = sqlite3_column_int64(s, 5);
+}
+
 /* The statements that read an alert, prepared once per call. */
 struct alert_reader {
 	sqlite3_stmt *alerts;
 	sqlite3_stmt *files;
 	sqlite3_stmt *dests;
 	sqlite3_stmt *procs;
+	sqlite3_stmt *steps;
 };
 
 static void reader_finish(struct alert_reader *r)
 {
+	sqlite3_finalize(r->steps);
 	sqlite3_finalize(r->procs);
 	sqlite3_finalize(r->dests);
 	sqlite3_finalize(r->files);
@@ -772,6 +919,12 @@ static int reader_init(struct store *st, struct alert_reader *r,
 			      " FROM alert_ancestry WHERE alert_id = ?1"
 			      " ORDER BY depth",
 			      &r->procs);
+	if (!ret)
+		ret = prepare(st,
+			      "SELECT pid, comm, exe, via, object, bytes"
+			      " FROM alert_chain WHERE alert_id = ?1"
+			      " ORDER BY step",
+			      &r->steps);
 	if (ret)
 		reader_finish(r);
 	return ret;
@@ -831,6 +984,10 @@ static int read_alert(struct store *st, struct alert_reader *r,
 		ret = read_children(st, r->procs, a->id, sizeof(*a->ancestry),
 				    column_proc, (void **)&a->ancestry,
 				    &a->nr_ancestry);
+	if (!ret)
+		ret = read_children(st, r->steps, a->id, sizeof(*a->chain),
+				    column_step, (void **)&a->chain,
+				    &a->nr_chain);
 	if (ret)
 		alert_free(a);
 	return ret;
@@ -1075,6 +1232,276 @@ void store_free_watches(char **paths, size_t nr)
 	for (i = 0; i < nr; i++)
 		free(paths[i]);
 	free(paths);
+}
+
+/*
+ * Derived marks: files written by tainted processes (docs/flow.md), so the
+ * daemon can put them back into the sensor after a restart and name the
+ * chain behind a staged copy read long after its writer is gone.
+ */
+
+static void now_rfc3339(char *buf, size_t len)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	format_rfc3339((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, buf,
+		       len);
+}
+
+void store_set_derived_max(struct store *st, size_t max)
+{
+	st->derived_max = max ? max : STORE_DERIVED_MAX;
+}
+
+/* Keep the derived_max most recently seen marks. */
+static int derived_prune(struct store *st)
+{
+	sqlite3_stmt *stmt;
+	int rc, ret;
+
+	ret = prepare(st,
+		      "DELETE FROM derived WHERE rowid IN (SELECT rowid FROM"
+		      " derived ORDER BY last_seen DESC LIMIT -1 OFFSET ?1)",
+		      &stmt);
+	if (ret)
+		return ret;
+	sqlite3_bind_int64(stmt, 1, (int64_t)st->derived_max);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	st->derived_puts = 0;
+	if (rc != SQLITE_DONE)
+		return store_fail(st, rc, "failed to prune derived marks");
+	return 0;
+}
+
+int store_derived_put(struct store *st, const struct exfilmon_file_key *key,
+		      const struct exfilmon_obj *obj, const char *path,
+		      const char *chain)
+{
+	char now[ALERT_TIME_LEN];
+	sqlite3_stmt *stmt;
+	int rc, ret;
+
+	if (!(obj->flags & EXFILMON_OBJ_DERIVED) ||
+	    (key->dev & EXFILMON_KEY_TAG_MASK)) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "derived mark %llu:%llu: not a derived file "
+			 "(flags 0x%x)",
+			 (unsigned long long)key->dev,
+			 (unsigned long long)key->ino, obj->flags);
+		return -EINVAL;
+	}
+	now_rfc3339(now, sizeof(now));
+	/*
+	 * The same inode with another generation is another file: it
+	 * starts over. Otherwise an empty path or chain keeps what is known.
+	 */
+	ret = prepare(st,
+		      "INSERT INTO derived (dev, ino, gen, watch_id, chan,"
+		      " taint, writer_pid, writer_start_ns, path, chain,"
+		      " first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+		      " ?7, ?8, ?9, ?10, ?11, ?11)"
+		      " ON CONFLICT (dev, ino) DO UPDATE SET"
+		      " path = CASE WHEN excluded.path <> '' OR"
+		      "  gen <> excluded.gen THEN excluded.path ELSE path END,"
+		      " chain = CASE WHEN excluded.chain <> '' OR"
+		      "  gen <> excluded.gen THEN excluded.chain ELSE chain END,"
+		      " first_seen = CASE WHEN gen <> excluded.gen"
+		      "  THEN excluded.first_seen ELSE first_seen END,"
+		      " gen = excluded.gen, watch_id = excluded.watch_id,"
+		      " chan = excluded.chan, taint = excluded.taint,"
+		      " writer_pid = excluded.writer_pid,"
+		      " writer_start_ns = excluded.writer_start_ns,"
+		      " last_seen = excluded.last_seen",
+		      &stmt);
+	if (ret)
+		return ret;
+	rc = sqlite3_bind_int64(stmt, 1, (int64_t)key->dev) ||
+	     sqlite3_bind_int64(stmt, 2, (int64_t)key->ino) ||
+	     sqlite3_bind_int64(stmt, 3, obj->gen) ||
+	     sqlite3_bind_int64(stmt, 4, obj->watch_id) ||
+	     sqlite3_bind_text(stmt, 5, alert_via_name(obj->chan), -1,
+			       SQLITE_STATIC) ||
+	     sqlite3_bind_int64(stmt, 6, (int64_t)obj->taint) ||
+	     sqlite3_bind_int64(stmt, 7, obj->writer.tgid) ||
+	     sqlite3_bind_int64(stmt, 8, (int64_t)obj->writer.start_ns) ||
+	     sqlite3_bind_text(stmt, 9, path ? path : "", -1,
+			       SQLITE_STATIC) ||
+	     sqlite3_bind_text(stmt, 10, chain ? chain : "", -1,
+			       SQLITE_STATIC) ||
+	     sqlite3_bind_text(stmt, 11, now, -1, SQLITE_STATIC);
+	rc = rc ? sqlite3_errcode(st->db) : step_done(stmt);
+	sqlite3_finalize(stmt);
+	if (rc)
+		return store_fail(st, rc, "failed to store derived mark %llu:%llu",
+				  (unsigned long long)key->dev,
+				  (unsigned long long)key->ino);
+	if (++st->derived_puts >= DERIVED_PRUNE_EVERY)
+		return derived_prune(st);
+	return 0;
+}
+
+/*
+ * The mark at the current row: dev, ino, gen, watch_id, chan, taint,
+ * writer_pid, writer_start_ns.
+ */
+static void column_derived(sqlite3_stmt *s, struct exfilmon_file_key *key,
+			   struct exfilmon_obj *obj)
+{
+	int chan = alert_via_parse((const char *)sqlite3_column_text(s, 4));
+
+	key->dev = sqlite3_column_int64(s, 0);
+	key->ino = sqlite3_column_int64(s, 1);
+	memset(obj, 0, sizeof(*obj));
+	obj->flags = EXFILMON_OBJ_DERIVED;
+	obj->gen = sqlite3_column_int64(s, 2);
+	obj->watch_id = sqlite3_column_int64(s, 3);
+	/* written by this daemon: only file and shm */
+	obj->chan = chan == VIA_SHM ? EXFILMON_CHAN_SHM : EXFILMON_CHAN_FILE;
+	obj->taint = sqlite3_column_int64(s, 5);
+	obj->writer.tgid = sqlite3_column_int64(s, 6);
+	obj->writer.start_ns = sqlite3_column_int64(s, 7);
+}
+
+#define DERIVED_COLUMNS \
+	"dev, ino, gen, watch_id, chan, taint, writer_pid, writer_start_ns"
+
+static char *column_strdup(sqlite3_stmt *s, int col)
+{
+	const unsigned char *text = sqlite3_column_text(s, col);
+	size_t n = sqlite3_column_bytes(s, col);
+	char *out = malloc(n + 1);
+
+	if (!out)
+		return NULL;
+	memcpy(out, text ? (const char *)text : "", text ? n : 0);
+	out[text ? n : 0] = '\0';
+	return out;
+}
+
+int store_derived_get(struct store *st, const struct exfilmon_file_key *key,
+		      struct exfilmon_obj *obj, char **path, char **chain)
+{
+	struct exfilmon_file_key k;
+	sqlite3_stmt *stmt;
+	int rc, ret;
+
+	*path = NULL;
+	*chain = NULL;
+	ret = prepare(st,
+		      "SELECT " DERIVED_COLUMNS ", path, chain FROM derived"
+		      " WHERE dev = ?1 AND ino = ?2",
+		      &stmt);
+	if (ret)
+		return ret;
+	sqlite3_bind_int64(stmt, 1, (int64_t)key->dev);
+	sqlite3_bind_int64(stmt, 2, (int64_t)key->ino);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		column_derived(stmt, &k, obj);
+		*path = column_strdup(stmt, 8);
+		*chain = column_strdup(stmt, 9);
+		if (!*path || !*chain) {
+			free(*path);
+			free(*chain);
+			*path = *chain = NULL;
+			snprintf(st->errmsg, sizeof(st->errmsg),
+				 "failed to read derived mark: %s",
+				 strerror(ENOMEM));
+			ret = -ENOMEM;
+		}
+	} else if (rc == SQLITE_DONE) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "no derived mark %llu:%llu",
+			 (unsigned long long)key->dev,
+			 (unsigned long long)key->ino);
+		ret = -ENOENT;
+	} else {
+		ret = store_fail(st, rc, "failed to read derived mark %llu:%llu",
+				 (unsigned long long)key->dev,
+				 (unsigned long long)key->ino);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int store_derived_rm(struct store *st, const struct exfilmon_file_key *key)
+{
+	sqlite3_stmt *stmt;
+	int rc, ret;
+
+	ret = prepare(st, "DELETE FROM derived WHERE dev = ?1 AND ino = ?2",
+		      &stmt);
+	if (ret)
+		return ret;
+	sqlite3_bind_int64(stmt, 1, (int64_t)key->dev);
+	sqlite3_bind_int64(stmt, 2, (int64_t)key->ino);
+	rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, rc, "failed to delete derived mark");
+	if (!sqlite3_changes(st->db)) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "no derived mark %llu:%llu",
+			 (unsigned long long)key->dev,
+			 (unsigned long long)key->ino);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+struct derived_entry {
+	struct exfilmon_file_key key;
+	struct exfilmon_obj obj;
+};
+
+int store_derived_each(struct store *s,
+		       int (*fn)(void *ctx, const struct exfilmon_file_key *key,
+				 const struct exfilmon_obj *obj),
+		       void *ctx)
+{
+	struct derived_entry *list = NULL, *grown;
+	size_t n = 0, cap = 0, i;
+	sqlite3_stmt *stmt;
+	int rc, ret;
+
+	/*
+	 * Read first, call after: fn may use the store, and a sensor whose
+	 * table fills up gets the most recently seen marks first.
+	 */
+	ret = prepare(s, "SELECT " DERIVED_COLUMNS " FROM derived"
+			 " ORDER BY last_seen DESC, rowid DESC", &stmt);
+	if (ret)
+		return ret;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			grown = realloc(list, cap * sizeof(*list));
+			if (!grown) {
+				snprintf(s->errmsg, sizeof(s->errmsg),
+					 "failed to list derived marks: %s",
+					 strerror(ENOMEM));
+				ret = -ENOMEM;
+				goto out;
+			}
+			list = grown;
+		}
+		column_derived(stmt, &list[n].key, &list[n].obj);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = store_fail(s, rc, "failed to list derived marks");
+		goto out;
+	}
+	sqlite3_finalize(stmt);
+	stmt = NULL;
+	for (i = 0; !ret && i < n; i++)
+		ret = fn(ctx, &list[i].key, &list[i].obj);
+out:
+	sqlite3_finalize(stmt);
+	free(list);
+	return ret;
 }
 
 /*

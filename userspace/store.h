@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The alert store: SQLite in WAL mode under state_dir. It also keeps the
- * watch paths added at run time, so a restarted daemon watches them again.
- * Schema: docs/store.md.
+ * watch paths added at run time and the derived marks (files written by
+ * tainted processes, with the chain behind each), so a restarted daemon
+ * watches them again. Schema: docs/store.md.
  */
 #ifndef EXFILMON_STORE_H
 #define EXFILMON_STORE_H
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 #include "alert.h"
+#include "exfilmon_abi.h"
 
 struct store;
 
@@ -63,5 +65,34 @@ int store_watch_rm(struct store *st, const char *path);
 /* *paths is a malloc'd array of malloc'd strings. */
 int store_watch_list(struct store *st, char ***paths, size_t *nr);
 void store_free_watches(char **paths, size_t nr);	/* accepts NULL */
+
+/*
+ * Derived marks, keyed by (dev, ino). put inserts or updates one: obj must
+ * be a derived file (flags EXFILMON_OBJ_DERIVED, an untagged key); path
+ * and chain (the JSON chain up to the writer) "" keep what is stored,
+ * unless obj->gen differs (the inode now holds another file). At most
+ * store_set_derived_max() marks are kept (default 65536): the least
+ * recently seen go first.
+ */
+int store_derived_put(struct store *st, const struct exfilmon_file_key *key,
+		      const struct exfilmon_obj *obj, const char *path,
+		      const char *chain);
+/* 0, -ENOENT or -errno; *path and *chain are malloc'd ("" if unknown). */
+int store_derived_get(struct store *st, const struct exfilmon_file_key *key,
+		      struct exfilmon_obj *obj, char **path, char **chain);
+/* 0, -ENOENT or -errno. */
+int store_derived_rm(struct store *st, const struct exfilmon_file_key *key);
+void store_set_derived_max(struct store *st, size_t max);
+/*
+ * Call fn for every mark, most recently seen first, with obj as the sensor
+ * takes it back (flags EXFILMON_OBJ_DERIVED, gen, watch_id, chan, taint,
+ * writer; last_ns 0: a boot-time stamp would not survive a reboot). A
+ * nonzero return of fn stops the walk and is returned. fn may use the
+ * store. 0 or -errno.
+ */
+int store_derived_each(struct store *s,
+		       int (*fn)(void *ctx, const struct exfilmon_file_key *key,
+				 const struct exfilmon_obj *obj),
+		       void *ctx);
 
 #endif /* EXFILMON_STORE_H */

@@ -41,6 +41,9 @@ void watchlist_destroy(struct watchlist *wl)
 	for (i = 0; i < wl->nr; i++)
 		entry_free(&wl->entries[i]);
 	free(wl->entries);
+	for (i = 0; i < wl->nr_opaque; i++)
+		free(wl->opaque[i].path);
+	free(wl->opaque);
 	if (wl->inotify_fd >= 0)
 		close(wl->inotify_fd);
 	memset(wl, 0, sizeof(*wl));
@@ -125,8 +128,8 @@ static int wd_in_use(const struct watchlist *wl, int wd,
 static int add_dir(struct watchlist *wl, struct watch_entry *e,
 		   const char *path, int depth)
 {
-	struct exfilmon_watch w = { .flags = EXFILMON_WATCH_DIR,
-				    .watch_id = e->id };
+	struct exfilmon_obj w = { .flags = EXFILMON_WATCH_DIR,
+				  .watch_id = e->id };
 	struct exfilmon_file_key key;
 	struct watch_dir *d, *nd;
 	struct dirent *de;
@@ -189,7 +192,7 @@ static void rewatch(struct watchlist *wl)
 
 	for (i = 0; i < wl->nr; i++) {
 		struct watch_entry *e = &wl->entries[i];
-		struct exfilmon_watch w = { .watch_id = e->id };
+		struct exfilmon_obj w = { .watch_id = e->id };
 
 		if (!e->is_dir) {
 			w.flags = EXFILMON_WATCH_FILE;
@@ -229,7 +232,7 @@ static void entry_unwatch(struct watchlist *wl, struct watch_entry *e)
 int watchlist_add(struct watchlist *wl, const char *path, int from_config,
 		  char *err, size_t errlen)
 {
-	struct exfilmon_watch w = { .flags = EXFILMON_WATCH_FILE };
+	struct exfilmon_obj w = { .flags = EXFILMON_WATCH_FILE };
 	struct watch_entry *e, *ne;
 	struct stat st;
 	int ret;
@@ -307,6 +310,55 @@ int watchlist_rm(struct watchlist *wl, const char *path, char *err,
 	}
 	snprintf(err, errlen, "%s: not watched", path);
 	return -ENOENT;
+}
+
+/*
+ * The open follows symlinks on purpose: the sensor compares the inode of
+ * a process's mm->exe_file, which is the file a symlink such as
+ * /sbin/init leads to, never the link.
+ */
+int watchlist_add_opaque(struct watchlist *wl, const char *path, char *err,
+			 size_t errlen)
+{
+	struct exfilmon_obj w = { .flags = EXFILMON_OBJ_OPAQUE };
+	struct exfilmon_file_key key;
+	struct watch_opaque *no;
+	struct stat st;
+	int ret;
+
+	ret = key_of(wl, AT_FDCWD, path, 1, &key, &st);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		return -EINVAL;
+	}
+	no = realloc(wl->opaque, (wl->nr_opaque + 1) * sizeof(*no));
+	if (!no) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	wl->opaque = no;
+	no = &wl->opaque[wl->nr_opaque];
+	no->key = key;
+	no->path = strdup(path);
+	if (!no->path) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	ret = wl->sensor->ops->watch_add(wl->sensor, &key, &w);
+	if (ret) {
+		snprintf(err, errlen, "%s: cannot mark opaque: %s%s", path,
+			 strerror(-ret), ret == -E2BIG ?
+			 " (the sensor's watch table is full: raise [sensor] "
+			 "max_watch)" : "");
+		free(no->path);
+		return ret;
+	}
+	wl->nr_opaque++;
+	return 0;
 }
 
 /* A watched directory is gone (deleted, unmounted): drop its level. */

@@ -31,10 +31,18 @@ struct watch_entry {
 	size_t nr_dirs;
 };
 
+/* An executable whose processes never take taint ([flow] opaque). */
+struct watch_opaque {
+	char *path;			/* as configured */
+	struct exfilmon_file_key key;	/* of the file it leads to */
+};
+
 struct watchlist {
 	struct sensor *sensor;
 	struct watch_entry *entries;
 	size_t nr;
+	struct watch_opaque *opaque;
+	size_t nr_opaque;
 	uint32_t next_id;
 	int inotify_fd;
 	size_t max_dirs;	/* per directory watch */
@@ -50,6 +58,14 @@ int watchlist_rm(struct watchlist *wl, const char *path, char *err,
 		 size_t errlen);
 const struct watch_entry *watchlist_find(const struct watchlist *wl,
 					 const char *path);
+
+/*
+ * Put the executable at path (absolute; symlinks followed) into the
+ * sensor's watched table as EXFILMON_OBJ_OPAQUE. 0, or -errno with the
+ * reason in err: -ENOENT when it is not installed.
+ */
+int watchlist_add_opaque(struct watchlist *wl, const char *path, char *err,
+			 size_t errlen);
 
 /* Handle pending inotify events (new subdirectories). */
 void watchlist_inotify(struct watchlist *wl);

@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # Build the vmcheck guest's initramfs: busybox, dash as /bin/sh, iproute2's
-# ip, exfilmond, exfilctl, the test programs and tests/run.sh, every shared
-# library they load, the kernel's modules the tests need, exfilmon.ko when
-# it was built, and tests/vm/init as /init.
+# ip, the host's tools the flow tests run, exfilmond, exfilctl, the test
+# programs and tests/run.sh, every shared library they load, the kernel's
+# modules the tests need, exfilmon.ko when it was built, and tests/vm/init
+# as /init.
 #
 # usage: initramfs.sh BUILD KERNEL_DIR OUT.cpio.gz
 #   BUILD       the build folder (make tests done)
@@ -93,6 +94,31 @@ if [ ! -x "$ip" ] || cmp -s "$ip" "$busybox"; then
 	die "iproute2's ip not found (apt-get install iproute2)"
 fi
 copy_elf "$ip" /usr/bin/ip
+
+# The tools the flow scenarios (tests/e2e/test_flow.c) run as thieves and
+# relays, the host's own: busybox's applets would change the chains the
+# tests expect (its tar compresses in a forked child instead of exec'ing
+# gzip, its cat may use sendfile) or lack options (nc -N, logger -u). A
+# tool the host lacks stays out, and the tests that need it skip.
+host_tool() {
+	command -v "$1" 2>/dev/null && return
+	for d in /usr/sbin /sbin; do
+		[ -x "$d/$1" ] && echo "$d/$1" && return
+	done
+	return 1
+}
+for t in bash cat cp mv ln rm split head dd cmp tee tar gzip base64 xxd \
+	 sqlite3 curl openssl gpg gpg-agent nc socat setsid logger \
+	 rsyslogd dbus-daemon dbus-send dbus-monitor; do
+	p=$(host_tool "$t") || continue
+	case $p in
+	/*) copy_elf "$p" "/usr/bin/$t" ;;
+	esac
+done
+# rsyslogd loads its inputs and network drivers at run time
+for m in $(find /usr/lib -path '*/rsyslog/*.so' 2>/dev/null); do
+	copy_elf "$m" "$m"
+done
 
 # The suite, laid out as in the source tree: /exfilmon/{build,tests/run.sh}.
 ex=/exfilmon

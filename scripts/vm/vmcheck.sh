@@ -18,7 +18,7 @@
 #                         0: it is skipped. Default: 1 once module/ has sources
 #   VMCHECK_TESTS         only these test programs, e.g. "unit/test_units"
 #   VMCHECK_CYCLES        insmod/rmmod cycles in the guest (default 100)
-#   VMCHECK_TIMEOUT       seconds one guest may run (default 900)
+#   VMCHECK_TIMEOUT       seconds one guest may run (default 1800)
 #   VMCHECK_MODULE_SRC    folder to build the module from instead of this
 #                         tree (it needs Kbuild and module/; for testing
 #                         the harness)
@@ -30,7 +30,7 @@ build=${1:-build}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 here=$repo/scripts/vm
 kernels=${VMCHECK_KERNELS:-bookworm bookworm-backports}
-timeout_s=${VMCHECK_TIMEOUT:-900}
+timeout_s=${VMCHECK_TIMEOUT:-1800}
 modsrc=${VMCHECK_MODULE_SRC:-$repo}
 
 die() {

@@ -70,6 +70,9 @@ static int world_up(struct __test_metadata *_metadata, struct world *e,
 	e->daemon = daemon_start(e->conf, e->sock, e->log);
 	if (e->daemon < 0) {
 		run("cat %s >&2", e->log);
+		/* a test host left behind would take the route of the next
+		 * test's 198.18.N.0/24 */
+		testhost_destroy(&e->th);
 		return -1;
 	}
 	return 0;

@@ -40,6 +40,24 @@ struct sink {
  */
 int sink_start(struct testhost *th, int family, int type, uint16_t port,
 	       struct sink *sk);
+
+/* sink_start_many() flags */
+#define SINK_HTTP	0x1	/* each connection is one HTTP request */
+
+/*
+ * A receiver on the test host for n senders. TCP (SOCK_STREAM): accepts n
+ * connections, served together, and counts what arrives on all of them
+ * until each has ended. With SINK_HTTP each connection carries one HTTP
+ * request with a Content-Length body: the body is counted (the headers are
+ * not) and answered "200 OK", as a web server would, so that an HTTP
+ * client such as curl finishes. UDP (SOCK_DGRAM): counts n datagrams, with
+ * a receive buffer large enough that a burst is not dropped. Either gives
+ * up 30 s after the last byte, and the count then falls short. Ready when
+ * this returns; sink_wait() gives the total.
+ */
+int sink_start_many(struct testhost *th, int family, int type, uint16_t port,
+		    int n, unsigned int flags, struct sink *sk);
+
 /* Wait for the sink; returns the bytes it received or -1. */
 int64_t sink_wait(struct sink *sk);
 

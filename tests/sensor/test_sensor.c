@@ -26,12 +26,14 @@
 #include "customers.h"
 #include "testhost.h"
 #include "daemon_run.h"
+#include "watch.h"
 
 #define DB_MIN_BYTES (1 << 20)
 
 static const struct sensor_limits limits = {
 	.max_procs = 4096, .max_reads = 4096, .max_sends = 4096,
-	.max_watch = 1024, .ring_kib = 1024,
+	.max_watch = 1024, .max_streams = 1024, .max_flows = 4096,
+	.ring_kib = 1024,
 };
 
 struct seen {
@@ -122,29 +124,40 @@ static uint64_t sent_bytes(struct sensor *s, struct find_ctx *f,
 	return f->bytes;
 }
 
+/*
+ * A result slot shared with the children forked after it. Not a pipe: a
+ * tainted child writing its count into a pipe would carry taint into the
+ * test (docs/flow.md), and every child forked later would inherit it.
+ */
+static int64_t *shared_slot(void)
+{
+	int64_t *slot = mmap(NULL, sizeof(*slot), PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (slot == MAP_FAILED)
+		return NULL;
+	*slot = -1;
+	return slot;
+}
+
 /* Run fn in a child; returns its pid, its ground-truth count in *truth. */
 static pid_t child_run(int64_t (*fn)(const void *arg), const void *arg,
 		       int64_t *truth)
 {
-	int p[2];
+	int64_t *slot = shared_slot();
 	pid_t pid;
 
-	if (pipe(p))
+	*truth = -1;
+	if (!slot)
 		return -1;
 	pid = fork();
 	if (!pid) {
-		int64_t n = fn(arg);
-
-		close(p[0]);
-		if (write(p[1], &n, sizeof(n)) != sizeof(n))
-			_exit(1);
+		*slot = fn(arg);
 		_exit(0);
 	}
-	close(p[1]);
-	if (read(p[0], truth, sizeof(*truth)) != sizeof(*truth))
-		*truth = -1;
-	close(p[0]);
-	waitpid(pid, NULL, 0);
+	if (pid > 0 && waitpid(pid, NULL, 0) == pid)
+		*truth = *slot;
+	munmap(slot, sizeof(*slot));
 	return pid;
 }
 
@@ -175,8 +188,8 @@ struct env {
 static int env_setup(struct __test_metadata *_metadata, struct env *e,
 		     int idx)
 {
-	struct exfilmon_watch w = { .flags = EXFILMON_WATCH_FILE,
-				    .watch_id = 1 };
+	struct exfilmon_obj w = { .flags = EXFILMON_WATCH_FILE,
+				  .watch_id = 1 };
 	char err[512];
 	struct stat st;
 	int ret;
@@ -341,6 +354,11 @@ TEST_F(reads, counts_exactly_the_bytes_returned)
 	f = find_proc(e->s, pid);
 	ASSERT_EQ(1, f.found);
 	EXPECT_EQ((uint64_t)truth, f.proc.bytes_read);
+	/* a configured watch is all taint: every byte read */
+	EXPECT_EQ((uint64_t)truth, f.proc.taint);
+	EXPECT_EQ(1, f.proc.watch_id);
+	EXPECT_EQ(EXFILMON_CHAN_READ, f.proc.src_chan);
+	EXPECT_EQ(0, memcmp(&f.proc.src_obj, &e->key, sizeof(e->key)));
 	EXPECT_EQ((uint64_t)truth, read_bytes(e->s, &f, &e->key));
 	EXPECT_EQ(EXFILMON_PROC_EXITED, f.proc.flags);
 	EXPECT_EQ(0, f.proc.bytes_sent);
@@ -425,8 +443,8 @@ TEST_F(watch, hard_link_and_rename_still_count)
 
 TEST_F(watch, watched_directory_covers_files_created_later)
 {
-	struct exfilmon_watch w = { .flags = EXFILMON_WATCH_DIR,
-				    .watch_id = 2 };
+	struct exfilmon_obj w = { .flags = EXFILMON_WATCH_DIR,
+				  .watch_id = 2 };
 	struct exfilmon_file_key dkey, fkey;
 	char sub[160], later[192];
 	struct find_ctx f;
@@ -819,29 +837,23 @@ struct inherit_arg {
 	pid_t child;
 };
 
+static int64_t send_junk(const void *a)
+{
+	static char junk[300000];
+
+	return send_db(a, -1, junk, sizeof(junk));
+}
+
 static int64_t read_then_fork_sender(const void *a)
 {
 	const struct inherit_arg *ia = a;
-	int64_t truth = -1, got;
-	int p[2];
+	int64_t truth, got;
 	pid_t pid;
 
 	got = read_file(ia->sa.e->db);
-	if (got != ia->sa.e->size || pipe(p))
+	if (got != ia->sa.e->size)
 		return -1;
-	pid = fork();
-	if (!pid) {
-		static char junk[300000];
-		int64_t n = send_db(&ia->sa, -1, junk, sizeof(junk));
-
-		if (write(p[1], &n, sizeof(n)) != sizeof(n))
-			_exit(1);
-		_exit(0);
-	}
-	close(p[1]);
-	if (read(p[0], &truth, sizeof(truth)) != sizeof(truth))
-		truth = -1;
-	waitpid(pid, NULL, 0);
+	pid = child_run(send_junk, &ia->sa, &truth);
 	/* report the child's pid in the high bits: the test needs it */
 	return truth < 0 ? -1 : (int64_t)pid << 32 | truth;
 }
@@ -874,14 +886,363 @@ TEST_F(procs, child_of_a_reader_is_tracked_and_its_sends_counted)
 	ASSERT_EQ(1, parent.found);
 	ASSERT_EQ(1, child.found);
 	EXPECT_EQ((uint64_t)self->e.size, parent.proc.bytes_read);
+	EXPECT_EQ((uint64_t)self->e.size, parent.proc.taint);
+	/* the child read nothing: its taint is the parent's at fork */
 	EXPECT_EQ(0, child.proc.bytes_read);
-	EXPECT_EQ((uint64_t)self->e.size, child.proc.bytes_inherited);
-	EXPECT_EQ(0, memcmp(&child.proc.origin, &parent.key,
+	EXPECT_EQ((uint64_t)self->e.size, child.proc.taint);
+	EXPECT_EQ(1, child.proc.watch_id);
+	EXPECT_EQ(EXFILMON_CHAN_FORK, child.proc.src_chan);
+	EXPECT_EQ(0, memcmp(&child.proc.src, &parent.key,
 			    sizeof(parent.key)));
 	EXPECT_TRUE(child.proc.flags & EXFILMON_PROC_INHERITED);
 	EXPECT_EQ((uint32_t)pid, child.proc.ppid);
 	dest_of(&self->e, AF_INET, SOCK_STREAM, 9002, &d);
 	EXPECT_EQ(300000, sent_bytes(self->e.s, &child, &d));
+}
+
+/* ------------------------------------------------------------------ */
+/* Taint carried into objects: the streams, flows and watched tables */
+
+FIXTURE(flow) {
+	struct env e;
+};
+
+FIXTURE_SETUP(flow)
+{
+	int ret = env_setup(_metadata, &self->e, 5);
+
+	if (ret != 1)
+		ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(flow)
+{
+	env_teardown(&self->e);
+}
+
+struct obj_find {
+	const struct exfilmon_file_key *key;
+	struct exfilmon_obj obj;
+	int found;
+	int verdict;	/* for the entry of key */
+};
+
+static int find_obj_cb(void *ctx, const struct exfilmon_file_key *k,
+		       const struct exfilmon_obj *o)
+{
+	struct obj_find *f = ctx;
+
+	if (memcmp(k, f->key, sizeof(*k)))
+		return 0;
+	f->obj = *o;
+	f->found++;
+	return f->verdict;
+}
+
+static struct obj_find find_stream(struct sensor *s,
+				   const struct exfilmon_file_key *key,
+				   int verdict)
+{
+	struct obj_find f = { .key = key, .verdict = verdict };
+
+	s->ops->for_each_stream(s, find_obj_cb, &f);
+	return f;
+}
+
+static struct obj_find find_watched(struct sensor *s,
+				    const struct exfilmon_file_key *key)
+{
+	struct obj_find f = { .key = key };
+
+	s->ops->for_each_watched(s, find_obj_cb, &f);
+	return f;
+}
+
+struct flow_find {
+	struct exfilmon_read_key key;
+	uint64_t bytes;
+	int found;
+	int verdict;
+};
+
+static int find_flow_cb(void *ctx, const struct exfilmon_read_key *k,
+			const struct exfilmon_count *c)
+{
+	struct flow_find *f = ctx;
+
+	if (memcmp(k, &f->key, sizeof(*k)))
+		return 0;
+	f->bytes = c->bytes;
+	f->found++;
+	return f->verdict;
+}
+
+/* The outflow of process proc into object obj. */
+static struct flow_find find_flow(struct sensor *s,
+				  const struct exfilmon_pkey *proc,
+				  const struct exfilmon_file_key *obj,
+				  int verdict)
+{
+	struct flow_find f = { .verdict = verdict };
+
+	f.key.proc = *proc;
+	f.key.file = *obj;
+	s->ops->for_each_flow(s, find_flow_cb, &f);
+	return f;
+}
+
+/* Read the whole database, then write n bytes of it into each fd >= 0. */
+struct carry_arg {
+	const char *db;
+	long size;
+	int fd[2];
+	long n;
+};
+
+static int64_t read_then_write(const void *a)
+{
+	const struct carry_arg *ca = a;
+	char *buf = malloc(ca->size);
+	int fd = open(ca->db, O_RDONLY);
+	int64_t total = 0;
+	long got = 0;
+	ssize_t n;
+	int i;
+
+	if (!buf || fd < 0)
+		return -1;
+	while (got < ca->size && (n = read(fd, buf + got, ca->size - got)) > 0)
+		got += n;
+	close(fd);
+	for (i = 0; i < 2 && got >= ca->n; i++) {
+		long done = 0;
+
+		while (ca->fd[i] >= 0 && done < ca->n) {
+			n = write(ca->fd[i], buf + done, ca->n - done);
+			if (n <= 0)
+				return -1;
+			done += n;
+		}
+		total += done;
+	}
+	free(buf);
+	return got < ca->n ? -1 : total;
+}
+
+struct drain_arg {
+	int fd;
+	long n;
+};
+
+static int64_t read_n(const void *a)
+{
+	const struct drain_arg *da = a;
+	char buf[4096];
+	int64_t total = 0;
+	ssize_t n;
+
+	while (total < da->n) {
+		n = read(da->fd, buf, da->n - total < (long)sizeof(buf) ?
+			 da->n - total : (long)sizeof(buf));
+		if (n <= 0)
+			return -1;
+		total += n;
+	}
+	return total;
+}
+
+TEST_F(flow, pipe_holds_the_taint_written_until_it_is_read)
+{
+	struct env *e = &self->e;
+	struct exfilmon_file_key pkey;
+	struct carry_arg ca = { e->db, e->size, { -1, -1 }, 40000 };
+	struct drain_arg da = { -1, 15000 };
+	struct find_ctx w, r;
+	struct obj_find o;
+	int64_t truth;
+	pid_t wpid, rpid;
+	int p[2];
+
+	if (_metadata->skip)
+		return;	/* skipped in the setup */
+
+	/* 40000 bytes fit the pipe's buffer: the writer never blocks */
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_EQ(0, e->s->ops->fd_key(e->s, p[1], &pkey));
+	ca.fd[0] = p[1];
+	wpid = child_run(read_then_write, &ca, &truth);
+	ASSERT_EQ(40000, truth);
+	w = find_proc(e->s, wpid);
+	ASSERT_EQ(1, w.found);
+	EXPECT_EQ((uint64_t)e->size, w.proc.taint);
+	EXPECT_EQ(40000, w.proc.carried);
+
+	o = find_stream(e->s, &pkey, 0);
+	ASSERT_EQ(1, o.found);
+	EXPECT_TRUE(o.obj.flags & EXFILMON_OBJ_STREAM);
+	EXPECT_EQ(EXFILMON_CHAN_PIPE, o.obj.chan);
+	EXPECT_EQ(1, o.obj.watch_id);
+	EXPECT_EQ(40000, o.obj.taint);
+	EXPECT_EQ(0, memcmp(&o.obj.writer, &w.key, sizeof(w.key)));
+	EXPECT_EQ(40000, find_flow(e->s, &w.key, &pkey, 0).bytes);
+
+	/* a reader takes what it reads, and the stream gives it up */
+	da.fd = p[0];
+	rpid = child_run(read_n, &da, &truth);
+	ASSERT_EQ(15000, truth);
+	r = find_proc(e->s, rpid);
+	ASSERT_EQ(1, r.found);
+	EXPECT_EQ(0, r.proc.bytes_read);
+	EXPECT_EQ(15000, r.proc.taint);
+	EXPECT_EQ(1, r.proc.watch_id);
+	EXPECT_EQ(EXFILMON_CHAN_PIPE, r.proc.src_chan);
+	EXPECT_EQ(0, memcmp(&r.proc.src, &w.key, sizeof(w.key)));
+	EXPECT_EQ(0, memcmp(&r.proc.src_obj, &pkey, sizeof(pkey)));
+	EXPECT_EQ(25000, find_stream(e->s, &pkey, 0).obj.taint);
+
+	/* read dry, the stream holds nothing (the module deletes the
+	 * entry, the eBPF sensor leaves it to the daemon: bpf/flow.h) */
+	da.n = 25000;
+	rpid = child_run(read_n, &da, &truth);
+	ASSERT_EQ(25000, truth);
+	EXPECT_EQ(25000, find_proc(e->s, rpid).proc.taint);
+	o = find_stream(e->s, &pkey, 0);
+	EXPECT_EQ(0, o.found ? o.obj.taint : 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+TEST_F(flow, walk_verdict_1_deletes_the_entry_after_the_walk)
+{
+	struct env *e = &self->e;
+	struct exfilmon_file_key a, b;
+	struct carry_arg ca = { e->db, e->size, { -1, -1 }, 1000 };
+	struct find_ctx w;
+	int64_t truth;
+	int pa[2], pb[2];
+
+	if (_metadata->skip)
+		return;	/* skipped in the setup */
+
+	ASSERT_EQ(0, pipe(pa));
+	ASSERT_EQ(0, pipe(pb));
+	ASSERT_EQ(0, e->s->ops->fd_key(e->s, pa[1], &a));
+	ASSERT_EQ(0, e->s->ops->fd_key(e->s, pb[1], &b));
+	ca.fd[0] = pa[1];
+	ca.fd[1] = pb[1];
+	w = find_proc(e->s, child_run(read_then_write, &ca, &truth));
+	ASSERT_EQ(2000, truth);
+	ASSERT_EQ(1, w.found);
+
+	/* the walk that deletes still sees the entry, once */
+	EXPECT_EQ(1, find_stream(e->s, &a, 1).found);
+	EXPECT_EQ(0, find_stream(e->s, &a, 0).found);
+	EXPECT_EQ(1000, find_stream(e->s, &b, 0).obj.taint);
+
+	EXPECT_EQ(1, find_flow(e->s, &w.key, &b, 1).found);
+	EXPECT_EQ(0, find_flow(e->s, &w.key, &b, 0).found);
+	EXPECT_EQ(1000, find_flow(e->s, &w.key, &a, 0).bytes);
+	close(pa[0]);
+	close(pa[1]);
+	close(pb[0]);
+	close(pb[1]);
+}
+
+TEST_F(flow, derived_marks_and_opaque_entries_outlive_watch_rm_id)
+{
+	struct env *e = &self->e;
+	struct exfilmon_obj opaque = { .flags = EXFILMON_OBJ_OPAQUE,
+				       .watch_id = 1 };
+	struct carry_arg ca = { e->db, e->size, { -1, -1 }, 100000 };
+	struct exfilmon_file_key ckey, okey;
+	char copy[160], exe[160];
+	struct find_ctx w, r;
+	struct obj_find o;
+	int64_t truth;
+	pid_t rpid;
+
+	if (_metadata->skip)
+		return;	/* skipped in the setup */
+
+	o = find_watched(e->s, &e->key);
+	ASSERT_EQ(1, o.found);
+	EXPECT_EQ(EXFILMON_WATCH_FILE, o.obj.flags);
+	EXPECT_EQ(1, o.obj.watch_id);
+
+	snprintf(copy, sizeof(copy), "%s/notes.txt", e->dir);
+	ca.fd[0] = open(copy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_LE(0, ca.fd[0]);
+	w = find_proc(e->s, child_run(read_then_write, &ca, &truth));
+	close(ca.fd[0]);
+	ASSERT_EQ(100000, truth);
+	ASSERT_EQ(1, w.found);
+	ASSERT_EQ(0, key_for(e->s, copy, &ckey));
+	o = find_watched(e->s, &ckey);
+	ASSERT_EQ(1, o.found);
+	EXPECT_EQ(EXFILMON_OBJ_DERIVED, o.obj.flags);
+	EXPECT_EQ(EXFILMON_CHAN_FILE, o.obj.chan);
+	EXPECT_EQ(1, o.obj.watch_id);
+	EXPECT_EQ(100000, o.obj.taint);
+	EXPECT_EQ(0, memcmp(&o.obj.writer, &w.key, sizeof(w.key)));
+	EXPECT_EQ(100000, find_flow(e->s, &w.key, &ckey, 0).bytes);
+
+	snprintf(exe, sizeof(exe), "%s/relay", e->dir);
+	ASSERT_LT(0, customers_write(exe, 1000));
+	ASSERT_EQ(0, key_for(e->s, exe, &okey));
+	ASSERT_EQ(0, e->s->ops->watch_add(e->s, &okey, &opaque));
+
+	/* only the configured entry is the watch's to take away */
+	ASSERT_EQ(0, e->s->ops->watch_rm_id(e->s, 1));
+	EXPECT_EQ(0, find_watched(e->s, &e->key).found);
+	EXPECT_EQ(EXFILMON_OBJ_DERIVED, find_watched(e->s, &ckey).obj.flags);
+	EXPECT_EQ(EXFILMON_OBJ_OPAQUE, find_watched(e->s, &okey).obj.flags);
+
+	/* and the staged copy still taints whoever reads it */
+	rpid = child_run(read_file, copy, &truth);
+	ASSERT_EQ(100000, truth);
+	r = find_proc(e->s, rpid);
+	ASSERT_EQ(1, r.found);
+	EXPECT_EQ(0, r.proc.bytes_read);
+	EXPECT_EQ(100000, r.proc.taint);
+	EXPECT_EQ(EXFILMON_CHAN_FILE, r.proc.src_chan);
+	EXPECT_EQ(0, memcmp(&r.proc.src, &w.key, sizeof(w.key)));
+}
+
+TEST_F(flow, opaque_path_is_marked_by_the_file_it_leads_to)
+{
+	struct env *e = &self->e;
+	struct exfilmon_file_key key;
+	char exe[160], link[160], dir[160], err[512];
+	struct watchlist wl;
+	struct obj_find o;
+
+	if (_metadata->skip)
+		return;	/* skipped in the setup */
+
+	snprintf(exe, sizeof(exe), "%s/journald", e->dir);
+	snprintf(link, sizeof(link), "%s/journald-link", e->dir);
+	snprintf(dir, sizeof(dir), "%s/bin", e->dir);
+	ASSERT_LT(0, customers_write(exe, 1000));
+	ASSERT_EQ(0, symlink(exe, link));
+	ASSERT_EQ(0, mkdir(dir, 0700));
+	ASSERT_EQ(0, key_for(e->s, exe, &key));
+	ASSERT_EQ(0, watchlist_init(&wl, e->s));
+
+	ASSERT_EQ(0, watchlist_add_opaque(&wl, link, err, sizeof(err)))
+		TH_LOG("%s", err);
+	o = find_watched(e->s, &key);
+	ASSERT_EQ(1, o.found);
+	EXPECT_EQ(EXFILMON_OBJ_OPAQUE, o.obj.flags);
+	EXPECT_EQ(0, o.obj.watch_id);
+	EXPECT_EQ(1, wl.nr_opaque);
+
+	/* what is not there, or not a file, is refused and says why */
+	EXPECT_EQ(-ENOENT, watchlist_add_opaque(&wl, "/nonexistent/exe", err,
+						sizeof(err)));
+	EXPECT_STREQ("/nonexistent/exe: No such file or directory", err);
+	EXPECT_EQ(-EINVAL, watchlist_add_opaque(&wl, dir, err, sizeof(err)));
+	EXPECT_EQ(1, wl.nr_opaque);
+	watchlist_destroy(&wl);
 }
 
 TEST_HARNESS_MAIN

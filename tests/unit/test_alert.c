@@ -17,6 +17,7 @@
 
 #include "kselftest_harness.h"
 #include "alert_eq.h"
+#include "chain_eq.h"
 #include "alert.h"
 #include "jsonlog.h"
 
@@ -70,6 +71,21 @@ static void make_alert(struct alert *a)
 					      "/usr/bin/curl" };
 	a->ancestry[1] = (struct alert_proc){ 4200, 1, 1001, "bash",
 					      "/usr/bin/bash" };
+
+	a->taint = 9437184;
+	a->senders = 2;
+	a->nr_chain = 3;
+	a->chain = calloc(3, sizeof(*a->chain));
+	a->chain[0] = (struct alert_step){
+		.pid = 4100, .via = VIA_READ, .bytes = 5242880,
+		.comm = "sqlite3", .exe = "/usr/bin/sqlite3",
+		.object = "/srv/db/customers.db" };
+	a->chain[1] = (struct alert_step){
+		.pid = 4101, .via = VIA_FILE, .bytes = 5242880,
+		.comm = "gzip", .exe = "/usr/bin/gzip", .object = "/tmp/x.gz" };
+	a->chain[2] = (struct alert_step){
+		.pid = 4242, .via = VIA_TCP, .bytes = 6291456,
+		.comm = "curl", .exe = "/usr/bin/curl" };
 }
 
 static const char GOLDEN[] =
@@ -81,13 +97,20 @@ static const char GOLDEN[] =
 	"\"host\":\"203.0.113.9\","
 	"\"files\":[{\"path\":\"/srv/db/customers.db\",\"bytes_read\":5242880},"
 	"{\"path\":\"/srv/db/orders.db\",\"bytes_read\":1048576}],"
-	"\"bytes_read\":6291456,"
+	"\"bytes_read\":6291456,\"taint\":9437184,"
 	"\"destinations\":[{\"addr\":\"203.0.113.9\",\"port\":443,"
 	"\"proto\":\"tcp\",\"bytes_sent\":6300000},{\"addr\":\"2001:db8::1\","
 	"\"port\":53,\"proto\":\"udp\",\"bytes_sent\":512}],"
-	"\"bytes_sent\":6300512,\"sensor\":\"bpf\","
+	"\"bytes_sent\":6300512,\"senders\":2,\"sensor\":\"bpf\","
 	"\"reason\":\"read 6.0 MiB of watched data, then sent 6.0 MiB to "
 	"203.0.113.9\","
+	"\"chain\":[{\"pid\":4100,\"comm\":\"sqlite3\","
+	"\"exe\":\"/usr/bin/sqlite3\",\"via\":\"read\","
+	"\"object\":\"/srv/db/customers.db\",\"bytes\":5242880},"
+	"{\"pid\":4101,\"comm\":\"gzip\",\"exe\":\"/usr/bin/gzip\","
+	"\"via\":\"file\",\"object\":\"/tmp/x.gz\",\"bytes\":5242880},"
+	"{\"pid\":4242,\"comm\":\"curl\",\"exe\":\"/usr/bin/curl\","
+	"\"via\":\"tcp-loopback\",\"object\":\"\",\"bytes\":6291456}],"
 	"\"ancestry\":[{\"pid\":4242,\"ppid\":4200,\"uid\":1001,"
 	"\"comm\":\"curl\",\"exe\":\"/usr/bin/curl\"},{\"pid\":4200,"
 	"\"ppid\":1,\"uid\":1001,\"comm\":\"bash\",\"exe\":\"/usr/bin/bash\"}],"
@@ -187,6 +210,59 @@ TEST(severity_and_proto_names)
 	EXPECT_EQ(-EINVAL, alert_proto_parse(NULL));
 }
 
+TEST(channel_names)
+{
+	static const char *const names[VIA_NR] = {
+		"?", "read", "fork", "file", "pipe", "unix", "tcp-loopback",
+		"udp-loopback", "shm", "exec",
+	};
+	int i;
+
+	/* the sensor's channels keep their numbers */
+	EXPECT_EQ(EXFILMON_CHAN_PIPE, VIA_PIPE);
+	EXPECT_EQ(EXFILMON_CHAN_SHM, VIA_SHM);
+	for (i = 0; i < VIA_NR; i++) {
+		EXPECT_STREQ(names[i], alert_via_name(i));
+		EXPECT_EQ(i, alert_via_parse(names[i]));
+	}
+	EXPECT_STREQ("?", alert_via_name(VIA_NR));
+	EXPECT_EQ(-EINVAL, alert_via_parse("tcp"));
+	EXPECT_EQ(-EINVAL, alert_via_parse(""));
+	EXPECT_EQ(-EINVAL, alert_via_parse(NULL));
+}
+
+#define ARROW "\xe2\x86\x92"	/* → */
+
+TEST(chain_as_one_line)
+{
+	struct alert a;
+	char *line;
+
+	make_alert(&a);
+	line = alert_chain_line(a.chain, a.nr_chain, "203.0.113.9:443", NULL,
+				0);
+	ASSERT_NE(NULL, line);
+	EXPECT_STREQ("sqlite3[4100] read 5.0 MiB of /srv/db/customers.db "
+		     ARROW "file /tmp/x.gz 5.0 MiB" ARROW " gzip[4101] "
+		     ARROW "tcp-loopback 6.0 MiB" ARROW " curl[4242] "
+		     ARROW " 203.0.113.9:443", line);
+	free(line);
+	/* plain ASCII, an exec, an unknown link, no destination */
+	a.chain[0] = (struct alert_step){ .pid = 0 };
+	a.chain[1].via = VIA_EXEC;
+	strcpy(a.chain[2].comm, "");
+	line = alert_chain_line(a.chain, a.nr_chain, NULL, NULL, 1);
+	ASSERT_NE(NULL, line);
+	EXPECT_STREQ("? ->exec-> gzip[4101] ->tcp-loopback 6.0 MiB-> ?[4242]",
+		     line);
+	free(line);
+	line = alert_chain_line(NULL, 0, "203.0.113.9:443", NULL, 1);
+	ASSERT_NE(NULL, line);
+	EXPECT_STREQ("-> 203.0.113.9:443", line);
+	free(line);
+	alert_free(&a);
+}
+
 TEST(format_rfc3339_utc_microseconds)
 {
 	char buf[ALERT_TIME_LEN];
@@ -251,13 +327,17 @@ TEST(copy_is_deep_and_free_accepts_empty)
 	ASSERT_NE(a.files, c.files);
 	ASSERT_NE(a.dests, c.dests);
 	ASSERT_NE(a.ancestry, c.ancestry);
+	ASSERT_NE(a.chain, c.chain);
 	assert_alert_eq(_metadata, &a, &c);
+	assert_alert_flow_eq(_metadata, &a, &c);
 	strcpy(a.files[0].path, "/changed");
 	a.dests[1].port = 1;
 	a.ancestry[0].pid = 1;
+	strcpy(a.chain[1].object, "/changed");
 	EXPECT_STREQ("/srv/db/customers.db", c.files[0].path);
 	EXPECT_EQ(53, c.dests[1].port);
 	EXPECT_EQ(4242, c.ancestry[0].pid);
+	EXPECT_STREQ("/tmp/x.gz", c.chain[1].object);
 	alert_free(&a);
 	alert_free(&c);
 	EXPECT_EQ(NULL, c.files);
@@ -299,6 +379,7 @@ TEST(u64_counters_survive_beyond_int64)
 			       "\"bytes_read\":18446744073709551615,"));
 	ASSERT_EQ(0, alert_from_json(obj, &b));
 	assert_alert_eq(_metadata, &a, &b);
+	assert_alert_flow_eq(_metadata, &a, &b);
 	json_object_put(obj);
 	alert_free(&a);
 	alert_free(&b);
@@ -318,6 +399,7 @@ TEST(round_trip_through_text_is_exact)
 	ASSERT_EQ(0, alert_from_json(obj, &b));
 	json_object_put(obj);
 	assert_alert_eq(_metadata, &a, &b);
+	assert_alert_flow_eq(_metadata, &a, &b);
 	again = alert_json_text(&b);
 	ASSERT_NE(NULL, again);
 	EXPECT_STREQ(text, again);
@@ -343,6 +425,8 @@ TEST(empty_arrays_round_trip)
 	EXPECT_EQ(0, b.nr_files);
 	EXPECT_EQ(0, b.nr_dests);
 	EXPECT_EQ(0, b.nr_ancestry);
+	EXPECT_EQ(NULL, b.chain);
+	EXPECT_EQ(0, b.nr_chain);
 	json_object_put(obj);
 }
 
@@ -362,6 +446,7 @@ TEST(hostile_strings_give_valid_json)
 	strcpy(a.files[0].path, "/srv/\"quoted\"\\back\tslash\r\n");
 	strcpy(a.ancestry[1].comm, "\xfe\xfe");
 	strcpy(a.user, "caf\xc3\xa9");
+	strcpy(a.chain[1].object, "/tmp/\x1b[2J\xff");
 
 	text = alert_json_text(&a);
 	ASSERT_NE(NULL, text);
@@ -378,6 +463,8 @@ TEST(hostile_strings_give_valid_json)
 	EXPECT_NE(NULL, strstr(text, "\"path\":\"/srv/\\\"quoted\\\"\\\\back"
 				     "\\tslash\\r\\n\""));
 	EXPECT_NE(NULL, strstr(text, "\"user\":\"caf\xc3\xa9\""));
+	EXPECT_NE(NULL, strstr(text, "\"object\":\"/tmp/\\u001b[2J"
+				     "\xef\xbf\xbd\""));
 
 	obj = parse_strict(text);
 	ASSERT_NE(NULL, obj);
@@ -497,6 +584,18 @@ BAD(dest_missing_addr, "destinations", "addr", NULL);
 BAD(ancestry_pid_string, "ancestry", "pid", "\"1\"");
 BAD(ancestry_missing_exe, "ancestry", "exe", NULL);
 BAD(last_ns_missing, "last_ns", NULL, NULL);
+BAD(taint_missing, "taint", NULL, NULL);
+BAD(taint_negative, "taint", NULL, "-1");
+BAD(senders_string, "senders", NULL, "\"2\"");
+BAD(senders_too_big, "senders", NULL, "4294967296");
+BAD(missing_chain, "chain", NULL, NULL);
+BAD(chain_object, "chain", NULL, "{}");
+BAD(chain_step_string, "chain", "", "\"sqlite3\"");
+BAD(chain_via_unknown, "chain", "via", "\"teleport\"");
+BAD(chain_via_number, "chain", "via", "4");
+BAD(chain_missing_object, "chain", "object", NULL);
+BAD(chain_pid_negative, "chain", "pid", "-4100");
+BAD(chain_bytes_string, "chain", "bytes", "\"5 MiB\"");
 
 TEST_F(bad_json, refused)
 {
@@ -529,7 +628,33 @@ parse:
 	EXPECT_EQ(NULL, a.files);
 	EXPECT_EQ(NULL, a.dests);
 	EXPECT_EQ(NULL, a.ancestry);
+	EXPECT_EQ(NULL, a.chain);
 	EXPECT_EQ(0, a.id);
+}
+
+/* A chain is at most ALERT_CHAIN_MAX steps: a longer one is not ours. */
+TEST(chain_longer_than_kept_is_refused)
+{
+	struct json_object *obj, *arr;
+	struct alert a;
+	int i;
+
+	make_alert(&a);
+	obj = alert_to_json(&a);
+	alert_free(&a);
+	ASSERT_NE(NULL, obj);
+	ASSERT_TRUE(json_object_object_get_ex(obj, "chain", &arr));
+	for (i = 3; i < ALERT_CHAIN_MAX; i++)
+		json_object_array_add(arr, json_object_get(
+			json_object_array_get_idx(arr, 2)));
+	ASSERT_EQ(0, alert_from_json(obj, &a));
+	EXPECT_EQ(ALERT_CHAIN_MAX, a.nr_chain);
+	alert_free(&a);
+	json_object_array_add(arr, json_object_get(
+		json_object_array_get_idx(arr, 2)));
+	EXPECT_EQ(-EINVAL, alert_from_json(obj, &a));
+	EXPECT_EQ(NULL, a.chain);
+	json_object_put(obj);
 }
 
 TEST(from_json_ignores_extra_keys)
@@ -543,6 +668,7 @@ TEST(from_json_ignores_extra_keys)
 	json_object_object_add(obj, "event", json_object_new_string("new"));
 	ASSERT_EQ(0, alert_from_json(obj, &b));
 	assert_alert_eq(_metadata, &a, &b);
+	assert_alert_flow_eq(_metadata, &a, &b);
 	json_object_put(obj);
 	alert_free(&b);
 	EXPECT_EQ(-EINVAL, alert_from_json(NULL, &b));
@@ -641,7 +767,7 @@ TEST_F(jsonlog, one_line_per_event_mode_0640)
 	update_line = golden_line("update");
 	ASSERT_NE(NULL, update_line);
 	/* Only the "bytes_sent" after "destinations" changed. */
-	text = strstr(update_line, "\"bytes_sent\":6300512,\"sensor\"");
+	text = strstr(update_line, "\"bytes_sent\":6300512,\"senders\"");
 	ASSERT_NE(NULL, text);
 	memcpy(text, "\"bytes_sent\":7000000", 20);
 	ASSERT_LT(0, asprintf(&expected, "%s%s", new_line, update_line));

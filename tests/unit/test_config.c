@@ -79,22 +79,22 @@ FIXTURE_TEARDOWN(bad_config)
 
 FIXTURE_VARIANT_ADD(bad_config, unknown_section) {
 	.text = "[watch]\npath = /srv/db\n[wacth]\n",
-	.err = "test.conf:3: [wacth]: unknown section (expected watch, correlation, network, daemon or sensor)",
+	.err = "test.conf:3: [wacth]: unknown section (expected watch, correlation, network, flow, daemon or sensor)",
 };
 
 FIXTURE_VARIANT_ADD(bad_config, empty_section_name) {
 	.text = "[]\n",
-	.err = "test.conf:1: []: unknown section (expected watch, correlation, network, daemon or sensor)",
+	.err = "test.conf:1: []: unknown section (expected watch, correlation, network, flow, daemon or sensor)",
 };
 
 FIXTURE_VARIANT_ADD(bad_config, section_names_are_exact) {
 	.text = "[ watch ]\n",
-	.err = "test.conf:1: [ watch ]: unknown section (expected watch, correlation, network, daemon or sensor)",
+	.err = "test.conf:1: [ watch ]: unknown section (expected watch, correlation, network, flow, daemon or sensor)",
 };
 
 FIXTURE_VARIANT_ADD(bad_config, section_case_matters) {
 	.text = "[Watch]\n",
-	.err = "test.conf:1: [Watch]: unknown section (expected watch, correlation, network, daemon or sensor)",
+	.err = "test.conf:1: [Watch]: unknown section (expected watch, correlation, network, flow, daemon or sensor)",
 };
 
 FIXTURE_VARIANT_ADD(bad_config, unknown_key) {
@@ -193,7 +193,7 @@ FIXTURE_VARIANT_ADD(bad_config, first_error_syntax) {
 
 FIXTURE_VARIANT_ADD(bad_config, first_error_section) {
 	.text = "[bogus]\nwindow = 0\n",
-	.err = "test.conf:1: [bogus]: unknown section (expected watch, correlation, network, daemon or sensor)",
+	.err = "test.conf:1: [bogus]: unknown section (expected watch, correlation, network, flow, daemon or sensor)",
 };
 
 /* [watch] */
@@ -332,6 +332,58 @@ FIXTURE_VARIANT_ADD(bad_config, internal_space_separated) {
 	.err = "test.conf:2: internal = 10.0.0.0/8 fd00::/8: 10.0.0.0/8 fd00::/8: prefix length is not a number",
 };
 
+/* [flow] */
+
+FIXTURE_VARIANT_ADD(bad_config, opaque_relative) {
+	.text = "[flow]\nopaque = /usr/bin/dbus-daemon, journald\n",
+	.err = "test.conf:2: opaque = /usr/bin/dbus-daemon, journald: journald: must be an absolute path",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, opaque_empty_entry) {
+	.text = "[flow]\nopaque = /usr/bin/a,,/usr/bin/b\n",
+	.err = "test.conf:2: opaque = /usr/bin/a,,/usr/bin/b: empty entry in the list",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, opaque_only_comma) {
+	.text = "[flow]\nopaque = ,\n",
+	.err = "test.conf:2: opaque = ,: empty entry in the list",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, opaque_listed_twice) {
+	.text = "[flow]\nopaque = /usr/bin/a\nopaque = /usr/bin/b, /usr/bin/a\n",
+	.err = "test.conf:3: opaque = /usr/bin/b, /usr/bin/a: /usr/bin/a: already listed at line 2",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, opaque_in_wrong_section) {
+	.text = "[sensor]\nopaque = /usr/bin/a\n",
+	.err = "test.conf:2: opaque = /usr/bin/a: unknown key in [sensor]",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, stream_idle_zero) {
+	.text = "[flow]\nstream_idle = 0min\n",
+	.err = "test.conf:2: stream_idle = 0min: must be greater than 0",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, stream_idle_empty) {
+	.text = "[flow]\nstream_idle =\n",
+	.err = "test.conf:2: stream_idle = : empty value",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, stream_idle_ambiguous_m) {
+	.text = "[flow]\nstream_idle = 10m\n",
+	.err = "test.conf:2: stream_idle = 10m: ambiguous unit \"m\": use \"min\" for minutes or \"ms\" for milliseconds",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, stream_idle_too_long) {
+	.text = "[flow]\nstream_idle = 400d\n",
+	.err = "test.conf:2: stream_idle = 400d: must be at most 365d",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, stream_idle_twice) {
+	.text = "[flow]\nstream_idle = 1h\n[flow]\nstream_idle = 2h\n",
+	.err = "test.conf:4: stream_idle = 2h: set twice, first at line 2",
+};
+
 /* [daemon] */
 
 FIXTURE_VARIANT_ADD(bad_config, state_dir_relative) {
@@ -391,6 +443,21 @@ FIXTURE_VARIANT_ADD(bad_config, table_negative) {
 	.err = "test.conf:2: max_procs = -1: must be a whole number between 64 and 4194304",
 };
 
+FIXTURE_VARIANT_ADD(bad_config, streams_too_small) {
+	.text = "[sensor]\nmax_streams = 10\n",
+	.err = "test.conf:2: max_streams = 10: must be a whole number between 64 and 4194304",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, flows_with_unit) {
+	.text = "[sensor]\nmax_flows = 64K\n",
+	.err = "test.conf:2: max_flows = 64K: must be a whole number between 64 and 4194304",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, flows_too_large) {
+	.text = "[sensor]\nmax_flows = 4194305\n",
+	.err = "test.conf:2: max_flows = 4194305: must be a whole number between 64 and 4194304",
+};
+
 FIXTURE_VARIANT_ADD(bad_config, ring_not_power_of_two) {
 	.text = "[sensor]\nring_kib = 100\n",
 	.err = "test.conf:2: ring_kib = 100: must be a power of two between 64 and 1048576",
@@ -425,7 +492,7 @@ FIXTURE_VARIANT_ADD(bad_config, escape_key) {
 
 FIXTURE_VARIANT_ADD(bad_config, escape_section) {
 	.text = "[\x9b" "2J]\n",
-	.err = "test.conf:1: [\\x9b2J]: unknown section (expected watch, correlation, network, daemon or sensor)",
+	.err = "test.conf:1: [\\x9b2J]: unknown section (expected watch, correlation, network, flow, daemon or sensor)",
 };
 
 FIXTURE_VARIANT_ADD(bad_config, escape_list_entry) {
@@ -445,9 +512,27 @@ TEST_F(bad_config, rejected)
 	EXPECT_TRUE(config_is_empty(&self->cfg));
 }
 
+/* Debian's paths of the services that would relay taint to everyone. */
+static const char *const debian_opaque[] = {
+	"/usr/lib/systemd/systemd-journald",
+	"/usr/sbin/rsyslogd",
+	"/usr/bin/dbus-daemon",
+	"/usr/bin/dbus-broker",
+	"/usr/lib/xorg/Xorg",
+	"/usr/bin/Xwayland",
+	"/usr/lib/systemd/systemd",
+	"/usr/lib/systemd/systemd-logind",
+	"/usr/bin/gnome-shell",
+	"/usr/bin/pipewire",
+	"/usr/bin/pulseaudio",
+};
+
+#define NR_DEBIAN_OPAQUE (sizeof(debian_opaque) / sizeof(debian_opaque[0]))
+
 TEST(defaults)
 {
 	struct config cfg;
+	size_t i;
 
 	ASSERT_EQ(0, config_defaults(&cfg));
 	EXPECT_EQ(NULL, cfg.path);
@@ -463,7 +548,15 @@ TEST(defaults)
 	EXPECT_EQ(65536, cfg.max_reads);
 	EXPECT_EQ(65536, cfg.max_sends);
 	EXPECT_EQ(65536, cfg.max_watch);
+	EXPECT_EQ(16384, cfg.max_streams);
+	EXPECT_EQ(65536, cfg.max_flows);
 	EXPECT_EQ(4096, cfg.ring_kib);
+	EXPECT_EQ(600 * SEC, cfg.stream_idle_ns);
+	ASSERT_EQ(NR_DEBIAN_OPAQUE, cfg.nr_opaque);
+	for (i = 0; i < NR_DEBIAN_OPAQUE; i++) {
+		EXPECT_STREQ(debian_opaque[i], cfg.opaque[i]);
+		EXPECT_EQ(0, cfg.opaque_line[i]);
+	}
 
 	/* Loopback only: everything else is external until configured. */
 	ASSERT_EQ(2, cfg.nr_internal);
@@ -505,6 +598,10 @@ TEST(empty_file_gives_defaults)
 	EXPECT_STREQ(def.json_log, cfg.json_log);
 	EXPECT_EQ(def.nr_internal, cfg.nr_internal);
 	EXPECT_EQ(def.ring_kib, cfg.ring_kib);
+	EXPECT_EQ(def.max_streams, cfg.max_streams);
+	EXPECT_EQ(def.max_flows, cfg.max_flows);
+	EXPECT_EQ(def.stream_idle_ns, cfg.stream_idle_ns);
+	EXPECT_EQ(NR_DEBIAN_OPAQUE, cfg.nr_opaque);
 	config_free(&def);
 	config_free(&cfg);
 }
@@ -524,6 +621,9 @@ TEST(every_key)
 		"window = 30min\n"
 		"[network]\n"
 		"internal = 10.0.0.0/8, 192.168.0.0/16 ,fd00::/8\n"
+		"[flow]\n"
+		"opaque = /usr/sbin/syslog-ng , /opt/relay/bin/relay\n"
+		"stream_idle = 2h\n"
 		"[daemon]\n"
 		"state_dir = /srv/exfilmon\n"
 		"socket = /run/exfil.sock\n"
@@ -534,6 +634,8 @@ TEST(every_key)
 		"max_reads = 4194304\n"
 		"max_sends = 1000\n"
 		"max_watch = 2048\n"
+		"max_streams = 100\n"
+		"max_flows = 200\n"
 		"ring_kib = 1048576\n";
 	char err[CONFIG_ERR_LEN];
 	struct config cfg;
@@ -567,9 +669,89 @@ TEST(every_key)
 	EXPECT_EQ(4194304, cfg.max_reads);
 	EXPECT_EQ(1000, cfg.max_sends);
 	EXPECT_EQ(2048, cfg.max_watch);
+	EXPECT_EQ(100, cfg.max_streams);
+	EXPECT_EQ(200, cfg.max_flows);
 	EXPECT_EQ(1048576, cfg.ring_kib);
+	ASSERT_EQ(2, cfg.nr_opaque);
+	EXPECT_STREQ("/usr/sbin/syslog-ng", cfg.opaque[0]);
+	EXPECT_STREQ("/opt/relay/bin/relay", cfg.opaque[1]);
+	EXPECT_EQ(14, cfg.opaque_line[0]);
+	EXPECT_EQ(14, cfg.opaque_line[1]);
+	EXPECT_EQ(7200 * SEC, cfg.stream_idle_ns);
 	config_free(&cfg);
 	EXPECT_TRUE(config_is_empty(&cfg));
+}
+
+TEST(opaque_lines_replace_the_defaults_then_add)
+{
+	static const char text[] =
+		"[flow]\n"
+		"opaque = /usr/lib/systemd/systemd-journald, /usr/bin/dbus-daemon\n"
+		"[watch]\n"
+		"[flow]\n"
+		"opaque = /opt/relay\n";
+	char err[CONFIG_ERR_LEN];
+	struct config cfg;
+
+	ASSERT_EQ(0, load(&cfg, text, err)) TH_LOG("%s", err);
+	ASSERT_EQ(3, cfg.nr_opaque);
+	EXPECT_STREQ("/usr/lib/systemd/systemd-journald", cfg.opaque[0]);
+	EXPECT_STREQ("/usr/bin/dbus-daemon", cfg.opaque[1]);
+	EXPECT_STREQ("/opt/relay", cfg.opaque[2]);
+	EXPECT_EQ(2, cfg.opaque_line[1]);
+	EXPECT_EQ(5, cfg.opaque_line[2]);
+	config_free(&cfg);
+	EXPECT_TRUE(config_is_empty(&cfg));
+}
+
+TEST(empty_opaque_means_none)
+{
+	char err[CONFIG_ERR_LEN];
+	struct config cfg;
+
+	ASSERT_EQ(0, load(&cfg, "[flow]\nopaque =\n", err)) TH_LOG("%s", err);
+	EXPECT_EQ(0, cfg.nr_opaque);
+	EXPECT_EQ(NULL, cfg.opaque[0]);
+	config_free(&cfg);
+
+	/* a comment after the '=' leaves the value empty too */
+	ASSERT_EQ(0, load(&cfg, "[flow]\nopaque = ; none at all\n", err))
+		TH_LOG("%s", err);
+	EXPECT_EQ(0, cfg.nr_opaque);
+	config_free(&cfg);
+
+	/* an empty line adds nothing to the lines around it */
+	ASSERT_EQ(0, load(&cfg, "[flow]\nopaque =\nopaque = /opt/a\nopaque =\n",
+			  err)) TH_LOG("%s", err);
+	ASSERT_EQ(1, cfg.nr_opaque);
+	EXPECT_STREQ("/opt/a", cfg.opaque[0]);
+	config_free(&cfg);
+}
+
+TEST(opaque_capacity)
+{
+	char err[CONFIG_ERR_LEN], expected[128];
+	size_t len = 0, cap = 40 * (CONFIG_MAX_OPAQUE + 2);
+	char *text = malloc(cap);
+	struct config cfg;
+	int i;
+
+	ASSERT_NE(NULL, text);
+	len += snprintf(text + len, cap - len, "[flow]\n");
+	for (i = 0; i < CONFIG_MAX_OPAQUE; i++)
+		len += snprintf(text + len, cap - len, "opaque = /opt/%d\n", i);
+	ASSERT_EQ(0, load(&cfg, text, err)) TH_LOG("%s", err);
+	EXPECT_EQ(CONFIG_MAX_OPAQUE, cfg.nr_opaque);
+	config_free(&cfg);
+
+	snprintf(text + len, cap - len, "opaque = /opt/more\n");
+	ASSERT_EQ(-EINVAL, load(&cfg, text, err));
+	snprintf(expected, sizeof(expected),
+		 "test.conf:%d: opaque = /opt/more: too many opaque executables (at most %d)",
+		 CONFIG_MAX_OPAQUE + 2, CONFIG_MAX_OPAQUE);
+	EXPECT_STREQ(expected, err);
+	EXPECT_TRUE(config_is_empty(&cfg));
+	free(text);
 }
 
 TEST(json_log_follows_state_dir)
@@ -785,10 +967,13 @@ TEST(table_bounds)
 
 	ASSERT_EQ(0, load(&cfg, "[sensor]\nmax_procs = 4194304\n"
 				"max_reads = 64\nmax_sends = 0065\n"
+				"max_streams = 64\nmax_flows = 4194304\n"
 				"ring_kib = 64\n", err)) TH_LOG("%s", err);
 	EXPECT_EQ(4194304, cfg.max_procs);
 	EXPECT_EQ(64, cfg.max_reads);
 	EXPECT_EQ(65, cfg.max_sends);
+	EXPECT_EQ(64, cfg.max_streams);
+	EXPECT_EQ(4194304, cfg.max_flows);
 	EXPECT_EQ(64, cfg.ring_kib);
 	config_free(&cfg);
 }

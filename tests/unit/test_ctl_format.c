@@ -76,6 +76,14 @@ static int count_lines(const char *s)
 	"{\"addr\":\"203.0.113.7\",\"port\":443,\"proto\":\"tcp\",\"bytes_sent\":12480000}," \
 	"{\"addr\":\"2001:db8::7\",\"port\":53,\"proto\":\"udp\",\"bytes_sent\":900}]," \
 	"\"bytes_sent\":12480000,\"sensor\":\"bpf\"," \
+	"\"taint\":12582912,\"senders\":1," \
+	"\"chain\":[" \
+	"{\"pid\":4100,\"comm\":\"sqlite3\",\"exe\":\"/usr/bin/sqlite3\",\"via\":\"read\"," \
+	"\"object\":\"/srv/crm/customers.db\",\"bytes\":12582912}," \
+	"{\"pid\":4101,\"comm\":\"gzip\",\"exe\":\"/usr/bin/gzip\",\"via\":\"pipe\"," \
+	"\"object\":\"\",\"bytes\":12687769}," \
+	"{\"pid\":4242,\"comm\":\"curl\",\"exe\":\"/usr/bin/curl\",\"via\":\"pipe\"," \
+	"\"object\":\"\",\"bytes\":12480000}]," \
 	"\"reason\":\"curl (pid 4242, user alice) sent 11.9 MiB to 203.0.113.7:443 after its tree read 12.0 MiB of /srv/crm/customers.db\"," \
 	"\"ancestry\":[" \
 	"{\"pid\":4242,\"ppid\":4100,\"uid\":1000,\"comm\":\"curl\",\"exe\":\"/usr/bin/curl\"}," \
@@ -161,8 +169,11 @@ TEST(evidence_report)
 "Raised:    2026-11-29 11:27:38 UTC\n"
 "Updated:   2026-11-29 11:29:02 UTC\n"
 "Host:      203.0.113.7\n"
+"Chain:     sqlite3[4100] read 12.0 MiB of /srv/crm/customers.db ->pipe 12.1 MiB-> gzip[4101] ->pipe 11.9 MiB-> curl[4242] -> 203.0.113.7:443\n"
 "Read:      12.0 MiB of watched data\n"
-"Sent:      11.9 MiB to 203.0.113.7\n"
+"Taint:     12.0 MiB of it reached the senders\n"
+"Sent:      11.9 MiB of it to 203.0.113.7\n"
+"Senders:   1 process\n"
 "Activity:  1.2min from the first watched read to the last send\n"
 "Sensor:    bpf\n"
 "\n"
@@ -208,8 +219,11 @@ TEST(evidence_report_of_a_hostile_alert)
 "Raised:    2026-11-29 11:27:38 UTC\n"
 "Updated:   2026-11-29T12:27:38+01:00\n"
 "Host:      198.51.100.20\n"
+"Chain:     -\n"
 "Read:      2.0 KiB of watched data\n"
-"Sent:      1.0 KiB to 198.51.100.20\n"
+"Taint:     -\n"
+"Sent:      1.0 KiB of it to 198.51.100.20\n"
+"Senders:   -\n"
 "Activity:  -\n"
 "Sensor:    kmod\n"
 "\n"
@@ -232,6 +246,55 @@ TEST(evidence_report_of_a_hostile_alert)
 "Destinations\n"
 "  none recorded\n", out);
 	EXPECT_EQ(0, has_control_bytes(out));
+	free(out);
+}
+
+/* A chain whose names and paths are the thief's, over a derived file. */
+#define ALERT_CHAIN_HOSTILE \
+	"{\"id\":14,\"host\":\"2001:db8::7\",\"senders\":3," \
+	"\"destinations\":[" \
+	"{\"addr\":\"2001:db8::7\",\"port\":53,\"proto\":\"udp\",\"bytes_sent\":10}," \
+	"{\"addr\":\"2001:db8::7\",\"port\":443,\"proto\":\"tcp\",\"bytes_sent\":4096}]," \
+	"\"chain\":[" \
+	"{\"pid\":0,\"comm\":\"\",\"exe\":\"\",\"via\":\"?\",\"object\":\"\",\"bytes\":0}," \
+	"{\"pid\":77,\"comm\":\"cp\\u001b[2J\",\"exe\":\"/bin/cp\",\"via\":\"fork\"," \
+	"\"object\":\"\",\"bytes\":2048}," \
+	"{\"pid\":78,\"comm\":\"caf\u00e9\",\"exe\":\"/bin/x\",\"via\":\"file\"," \
+	"\"object\":\"\u2026/tmp/a\\nb\",\"bytes\":2048}," \
+	"{\"pid\":78,\"comm\":\"nc\",\"exe\":\"/bin/nc\",\"via\":\"exec\"," \
+	"\"object\":\"\",\"bytes\":0}]}"
+
+TEST(chain_line_escapes_and_picks_the_main_destination)
+{
+	int ret;
+	char *out, *line;
+
+	out = render(ctl_print_alert, ALERT_CHAIN_HOSTILE, &ret);
+	ASSERT_NE(NULL, out);
+	EXPECT_EQ(0, ret);
+	line = strstr(out, "Chain:");
+	ASSERT_NE(NULL, line);
+	*strchr(line, '\n') = '\0';
+	EXPECT_STREQ("Chain:     ? ->fork 2.0 KiB-> cp\\x1b[2J[77] "
+		     "->file \\xe2\\x80\\xa6/tmp/a\\nb 2.0 KiB-> "
+		     "caf\\xc3\\xa9[78] ->exec-> nc[78] -> [2001:db8::7]:443",
+		     line);
+	free(out);
+
+	/* a UTF-8 terminal gets the arrows and the printable names */
+	ctl_set_utf8(true);
+	out = render(ctl_print_alert, ALERT_CHAIN_HOSTILE, &ret);
+	ctl_set_utf8(false);
+	ASSERT_NE(NULL, out);
+	EXPECT_NE(NULL, strstr(out, "Senders:   3 processes (the chain is "
+				    "the largest one's)\n"));
+	line = strstr(out, "Chain:");
+	ASSERT_NE(NULL, line);
+	*strchr(line, '\n') = '\0';
+	EXPECT_STREQ("Chain:     ? \xe2\x86\x92" "fork 2.0 KiB\xe2\x86\x92 "
+		     "cp\\x1b[2J[77] \xe2\x86\x92" "file \xe2\x80\xa6/tmp/a\\nb "
+		     "2.0 KiB\xe2\x86\x92 caf\xc3\xa9[78] \xe2\x86\x92" "exec"
+		     "\xe2\x86\x92 nc[78] \xe2\x86\x92 [2001:db8::7]:443", line);
 	free(out);
 }
 

