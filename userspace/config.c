@@ -319,13 +319,18 @@ static int set_duration(struct load_ctx *ctx, const struct key_spec *k,
 	return 0;
 }
 
-static int set_networks(struct load_ctx *ctx, const struct key_spec *k,
-			const char *value)
+/*
+ * Calls add() on each entry of a comma-separated list, trimmed of white
+ * space and echoed escaped for messages. add() owns the entry it is given,
+ * to keep or to free. An empty entry is an error, not a skip: "a,,b" is a
+ * typo more often than a wish.
+ */
+static int for_each_list_entry(struct load_ctx *ctx, const char *value,
+			       int (*add)(struct load_ctx *ctx, char *item,
+					  const char *entry))
 {
-	struct config *cfg = ctx->cfg;
 	char entry[ECHO_MAX + 4], *item;
-	const char *p = value, *end, *why;
-	struct cidr net;
+	const char *p = value, *end;
 	int ret;
 
 	for (;;) {
@@ -340,22 +345,41 @@ static int set_networks(struct load_ctx *ctx, const struct key_spec *k,
 		item = strndup(p, end - p);
 		if (!item)
 			return key_error(ctx, -ENOMEM, "%s", strerror(ENOMEM));
-		ret = parse_cidr(item, &net, &why);
 		escape(item, entry, sizeof(entry));
-		free(item);
+		ret = add(ctx, item, entry);
 		if (ret)
-			return key_error(ctx, -EINVAL, "%s: %s", entry, why);
-		if (cfg->nr_internal == CONFIG_MAX_NETS)
-			return key_error(ctx, -EINVAL,
-					 "too many networks (at most %d, loopback included)",
-					 CONFIG_MAX_NETS);
-		cfg->internal[cfg->nr_internal++] = net;
+			return ret;
 
 		p = strchrnul(end, ',');
 		if (!*p)
 			return 0;
 		p++;
 	}
+}
+
+static int add_network(struct load_ctx *ctx, char *item, const char *entry)
+{
+	struct config *cfg = ctx->cfg;
+	struct cidr net;
+	const char *why;
+	int ret;
+
+	ret = parse_cidr(item, &net, &why);
+	free(item);
+	if (ret)
+		return key_error(ctx, -EINVAL, "%s: %s", entry, why);
+	if (cfg->nr_internal == CONFIG_MAX_NETS)
+		return key_error(ctx, -EINVAL,
+				 "too many networks (at most %d, loopback included)",
+				 CONFIG_MAX_NETS);
+	cfg->internal[cfg->nr_internal++] = net;
+	return 0;
+}
+
+static int set_networks(struct load_ctx *ctx, const struct key_spec *k,
+			const char *value)
+{
+	return for_each_list_entry(ctx, value, add_network);
 }
 
 static void opaque_clear(struct config *cfg)
@@ -369,6 +393,36 @@ static void opaque_clear(struct config *cfg)
 	cfg->nr_opaque = 0;
 }
 
+static int add_opaque(struct load_ctx *ctx, char *item, const char *entry)
+{
+	struct config *cfg = ctx->cfg;
+	size_t i;
+
+	/* the sensor matches an inode: a name relative to what? */
+	if (item[0] != '/') {
+		free(item);
+		return key_error(ctx, -EINVAL,
+				 "%s: must be an absolute path", entry);
+	}
+	for (i = 0; i < cfg->nr_opaque; i++) {
+		if (!strcmp(cfg->opaque[i], item)) {
+			free(item);
+			return key_error(ctx, -EINVAL,
+					 "%s: already listed at line %d",
+					 entry, cfg->opaque_line[i]);
+		}
+	}
+	if (cfg->nr_opaque == CONFIG_MAX_OPAQUE) {
+		free(item);
+		return key_error(ctx, -EINVAL,
+				 "too many opaque executables (at most %d)",
+				 CONFIG_MAX_OPAQUE);
+	}
+	cfg->opaque_line[cfg->nr_opaque] = ctx->lineno;
+	cfg->opaque[cfg->nr_opaque++] = item;
+	return 0;
+}
+
 /*
  * The first opaque line replaces the defaults, and every line adds its
  * entries: a list longer than one line fits, and "opaque =" alone means
@@ -377,56 +431,11 @@ static void opaque_clear(struct config *cfg)
 static int set_opaque(struct load_ctx *ctx, const struct key_spec *k,
 		      const char *value)
 {
-	struct config *cfg = ctx->cfg;
-	char entry[ECHO_MAX + 4], *item;
-	const char *p = value, *end;
-	size_t i;
-
 	if (!ctx->first_line[k - keys])
-		opaque_clear(cfg);
+		opaque_clear(ctx->cfg);
 	if (!*value)
 		return 0;
-	for (;;) {
-		while (isspace((unsigned char)*p))
-			p++;
-		end = strchrnul(p, ',');
-		while (end > p && isspace((unsigned char)end[-1]))
-			end--;
-		if (end == p)
-			return key_error(ctx, -EINVAL, "empty entry in the list");
-
-		item = strndup(p, end - p);
-		if (!item)
-			return key_error(ctx, -ENOMEM, "%s", strerror(ENOMEM));
-		escape(item, entry, sizeof(entry));
-		/* the sensor matches an inode: a name relative to what? */
-		if (item[0] != '/') {
-			free(item);
-			return key_error(ctx, -EINVAL,
-					 "%s: must be an absolute path", entry);
-		}
-		for (i = 0; i < cfg->nr_opaque; i++) {
-			if (!strcmp(cfg->opaque[i], item)) {
-				free(item);
-				return key_error(ctx, -EINVAL,
-						 "%s: already listed at line %d",
-						 entry, cfg->opaque_line[i]);
-			}
-		}
-		if (cfg->nr_opaque == CONFIG_MAX_OPAQUE) {
-			free(item);
-			return key_error(ctx, -EINVAL,
-					 "too many opaque executables (at most %d)",
-					 CONFIG_MAX_OPAQUE);
-		}
-		cfg->opaque_line[cfg->nr_opaque] = ctx->lineno;
-		cfg->opaque[cfg->nr_opaque++] = item;
-
-		p = strchrnul(end, ',');
-		if (!*p)
-			return 0;
-		p++;
-	}
+	return for_each_list_entry(ctx, value, add_opaque);
 }
 
 static int set_path(struct load_ctx *ctx, const struct key_spec *k,

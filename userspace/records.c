@@ -166,34 +166,32 @@ static int made_up(struct sync_ctx *s, uint16_t type,
  * processes (s->only), their entries are deleted after the walk (return 1):
  * one walk both reads the final totals and frees the table.
  */
-static int sync_read(void *ctx, const struct exfilmon_read_key *k,
+static int sync_file(struct sync_ctx *s, uint16_t type,
+		     const struct exfilmon_read_key *k,
 		     const struct exfilmon_count *c)
 {
-	struct sync_ctx *s = ctx;
 	struct exfilmon_rec_io io;
 
 	if (!wanted(s, &k->proc))
 		return 0;
-	if (!made_up(s, EXFILMON_REC_READ, &k->proc, c, &io)) {
+	if (!made_up(s, type, &k->proc, c, &io)) {
 		io.file = k->file;
 		on_io(s->d, &io);
 	}
 	return s->only ? 1 : 0;
 }
 
+static int sync_read(void *ctx, const struct exfilmon_read_key *k,
+		     const struct exfilmon_count *c)
+{
+	return sync_file(ctx, EXFILMON_REC_READ, k, c);
+}
+
+/* The flows table has the reads table's layout: outflows into objects. */
 static int sync_flow(void *ctx, const struct exfilmon_read_key *k,
 		     const struct exfilmon_count *c)
 {
-	struct sync_ctx *s = ctx;
-	struct exfilmon_rec_io io;
-
-	if (!wanted(s, &k->proc))
-		return 0;
-	if (!made_up(s, EXFILMON_REC_FLOW, &k->proc, c, &io)) {
-		io.file = k->file;
-		on_io(s->d, &io);
-	}
-	return s->only ? 1 : 0;
+	return sync_file(ctx, EXFILMON_REC_FLOW, k, c);
 }
 
 static int sync_send(void *ctx, const struct exfilmon_send_key *k,

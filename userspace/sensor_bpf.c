@@ -411,76 +411,28 @@ out_link:
 	return ret;
 }
 
-static int bpf_for_each_proc(struct sensor *base,
-			     int (*fn)(void *ctx, const struct exfilmon_pkey *k,
-				       const struct exfilmon_proc *p),
-			     void *ctx)
-{
-	return map_walk(to_bpf(base)->skel->maps.procs,
-			sizeof(struct exfilmon_pkey),
-			sizeof(struct exfilmon_proc),
-			(int (*)(void *, const void *, const void *))fn, ctx);
+/*
+ * The typed for_each_* ops of struct sensor_ops, each a map_walk() over
+ * one map: the cast is safe as fn's arguments are the map's key and value.
+ */
+#define BPF_FOR_EACH(name, map, ktype, vtype)				\
+static int bpf_for_each_##name(struct sensor *base,			\
+			       int (*fn)(void *ctx, const ktype *k,	\
+					 const vtype *v),		\
+			       void *ctx)				\
+{									\
+	return map_walk(to_bpf(base)->skel->maps.map, sizeof(ktype),	\
+			sizeof(vtype),					\
+			(int (*)(void *, const void *, const void *))fn, \
+			ctx);						\
 }
 
-static int bpf_for_each_read(struct sensor *base,
-			     int (*fn)(void *ctx,
-				       const struct exfilmon_read_key *k,
-				       const struct exfilmon_count *c),
-			     void *ctx)
-{
-	return map_walk(to_bpf(base)->skel->maps.reads,
-			sizeof(struct exfilmon_read_key),
-			sizeof(struct exfilmon_count),
-			(int (*)(void *, const void *, const void *))fn, ctx);
-}
-
-static int bpf_for_each_send(struct sensor *base,
-			     int (*fn)(void *ctx,
-				       const struct exfilmon_send_key *k,
-				       const struct exfilmon_count *c),
-			     void *ctx)
-{
-	return map_walk(to_bpf(base)->skel->maps.sends,
-			sizeof(struct exfilmon_send_key),
-			sizeof(struct exfilmon_count),
-			(int (*)(void *, const void *, const void *))fn, ctx);
-}
-
-static int bpf_for_each_flow(struct sensor *base,
-			     int (*fn)(void *ctx,
-				       const struct exfilmon_read_key *k,
-				       const struct exfilmon_count *c),
-			     void *ctx)
-{
-	return map_walk(to_bpf(base)->skel->maps.flows,
-			sizeof(struct exfilmon_read_key),
-			sizeof(struct exfilmon_count),
-			(int (*)(void *, const void *, const void *))fn, ctx);
-}
-
-static int bpf_for_each_watched(struct sensor *base,
-				int (*fn)(void *ctx,
-					  const struct exfilmon_file_key *k,
-					  const struct exfilmon_obj *o),
-				void *ctx)
-{
-	return map_walk(to_bpf(base)->skel->maps.watched,
-			sizeof(struct exfilmon_file_key),
-			sizeof(struct exfilmon_obj),
-			(int (*)(void *, const void *, const void *))fn, ctx);
-}
-
-static int bpf_for_each_stream(struct sensor *base,
-			       int (*fn)(void *ctx,
-					 const struct exfilmon_file_key *k,
-					 const struct exfilmon_obj *o),
-			       void *ctx)
-{
-	return map_walk(to_bpf(base)->skel->maps.streams,
-			sizeof(struct exfilmon_file_key),
-			sizeof(struct exfilmon_obj),
-			(int (*)(void *, const void *, const void *))fn, ctx);
-}
+BPF_FOR_EACH(proc, procs, struct exfilmon_pkey, struct exfilmon_proc)
+BPF_FOR_EACH(read, reads, struct exfilmon_read_key, struct exfilmon_count)
+BPF_FOR_EACH(send, sends, struct exfilmon_send_key, struct exfilmon_count)
+BPF_FOR_EACH(flow, flows, struct exfilmon_read_key, struct exfilmon_count)
+BPF_FOR_EACH(watched, watched, struct exfilmon_file_key, struct exfilmon_obj)
+BPF_FOR_EACH(stream, streams, struct exfilmon_file_key, struct exfilmon_obj)
 
 const struct sensor_ops sensor_bpf_ops = {
 	.kind = "bpf",

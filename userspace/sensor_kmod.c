@@ -344,77 +344,35 @@ static int table_walk(struct sensor_kmod *s, uint32_t table, size_t esize,
 	return ret;
 }
 
-static int kmod_for_each_proc(struct sensor *base,
-			      int (*fn)(void *ctx,
-					const struct exfilmon_pkey *k,
-					const struct exfilmon_proc *p),
-			      void *ctx)
-{
-	return table_walk(to_kmod(base), EXFILMON_TABLE_PROCS,
-			  sizeof(struct exfilmon_proc_entry),
-			  sizeof(struct exfilmon_pkey),
-			  (int (*)(void *, const void *, const void *))fn, ctx);
+/*
+ * The typed for_each_* ops of struct sensor_ops, each a table_walk() over
+ * one table of etype, whose key, of ktype, comes first: the cast is safe
+ * as fn's arguments are the entry's key and value.
+ */
+#define KMOD_FOR_EACH(name, table, etype, ktype, vtype)			\
+static int kmod_for_each_##name(struct sensor *base,			\
+				int (*fn)(void *ctx, const ktype *k,	\
+					  const vtype *v),		\
+				void *ctx)				\
+{									\
+	return table_walk(to_kmod(base), table, sizeof(etype),		\
+			  sizeof(ktype),				\
+			  (int (*)(void *, const void *, const void *))fn, \
+			  ctx);						\
 }
 
-static int kmod_for_each_read(struct sensor *base,
-			      int (*fn)(void *ctx,
-					const struct exfilmon_read_key *k,
-					const struct exfilmon_count *c),
-			      void *ctx)
-{
-	return table_walk(to_kmod(base), EXFILMON_TABLE_READS,
-			  sizeof(struct exfilmon_read_entry),
-			  sizeof(struct exfilmon_read_key),
-			  (int (*)(void *, const void *, const void *))fn, ctx);
-}
-
-static int kmod_for_each_send(struct sensor *base,
-			      int (*fn)(void *ctx,
-					const struct exfilmon_send_key *k,
-					const struct exfilmon_count *c),
-			      void *ctx)
-{
-	return table_walk(to_kmod(base), EXFILMON_TABLE_SENDS,
-			  sizeof(struct exfilmon_send_entry),
-			  sizeof(struct exfilmon_send_key),
-			  (int (*)(void *, const void *, const void *))fn, ctx);
-}
-
-static int kmod_for_each_flow(struct sensor *base,
-			      int (*fn)(void *ctx,
-					const struct exfilmon_read_key *k,
-					const struct exfilmon_count *c),
-			      void *ctx)
-{
-	return table_walk(to_kmod(base), EXFILMON_TABLE_FLOWS,
-			  sizeof(struct exfilmon_read_entry),
-			  sizeof(struct exfilmon_read_key),
-			  (int (*)(void *, const void *, const void *))fn, ctx);
-}
-
-static int kmod_for_each_watched(struct sensor *base,
-				 int (*fn)(void *ctx,
-					   const struct exfilmon_file_key *k,
-					   const struct exfilmon_obj *o),
-				 void *ctx)
-{
-	return table_walk(to_kmod(base), EXFILMON_TABLE_WATCHED,
-			  sizeof(struct exfilmon_watch_entry),
-			  sizeof(struct exfilmon_file_key),
-			  (int (*)(void *, const void *, const void *))fn, ctx);
-}
-
-static int kmod_for_each_stream(struct sensor *base,
-				int (*fn)(void *ctx,
-					  const struct exfilmon_file_key *k,
-					  const struct exfilmon_obj *o),
-				void *ctx)
-{
-	return table_walk(to_kmod(base), EXFILMON_TABLE_STREAMS,
-			  sizeof(struct exfilmon_watch_entry),
-			  sizeof(struct exfilmon_file_key),
-			  (int (*)(void *, const void *, const void *))fn, ctx);
-}
+KMOD_FOR_EACH(proc, EXFILMON_TABLE_PROCS, struct exfilmon_proc_entry,
+	      struct exfilmon_pkey, struct exfilmon_proc)
+KMOD_FOR_EACH(read, EXFILMON_TABLE_READS, struct exfilmon_read_entry,
+	      struct exfilmon_read_key, struct exfilmon_count)
+KMOD_FOR_EACH(send, EXFILMON_TABLE_SENDS, struct exfilmon_send_entry,
+	      struct exfilmon_send_key, struct exfilmon_count)
+KMOD_FOR_EACH(flow, EXFILMON_TABLE_FLOWS, struct exfilmon_read_entry,
+	      struct exfilmon_read_key, struct exfilmon_count)
+KMOD_FOR_EACH(watched, EXFILMON_TABLE_WATCHED, struct exfilmon_watch_entry,
+	      struct exfilmon_file_key, struct exfilmon_obj)
+KMOD_FOR_EACH(stream, EXFILMON_TABLE_STREAMS, struct exfilmon_watch_entry,
+	      struct exfilmon_file_key, struct exfilmon_obj)
 
 const struct sensor_ops sensor_kmod_ops = {
 	.kind = "kmod",

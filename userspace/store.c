@@ -592,43 +592,10 @@ static int step_done(sqlite3_stmt *s)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static int put_chain(struct store *st, const struct alert *a)
-{
-	sqlite3_stmt *steps = NULL;
-	size_t i;
-	int ret, rc = SQLITE_OK;
-
-	ret = prepare(st,
-		      "INSERT INTO alert_chain (alert_id, step, pid, comm, exe,"
-		      " via, object, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-		      " ?8)",
-		      &steps);
-	if (ret)
-		return ret;
-	for (i = 0; !rc && i < a->nr_chain; i++) {
-		const struct alert_step *p = &a->chain[i];
-
-		rc = sqlite3_bind_int64(steps, 1, a->id) ||
-		     sqlite3_bind_int64(steps, 2, i) ||
-		     sqlite3_bind_int64(steps, 3, p->pid) ||
-		     BIND_FIELD(steps, 4, p->comm) ||
-		     BIND_FIELD(steps, 5, p->exe) ||
-		     sqlite3_bind_text(steps, 6, alert_via_name(p->via), -1,
-				       SQLITE_STATIC) ||
-		     BIND_FIELD(steps, 7, p->object) ||
-		     sqlite3_bind_int64(steps, 8, (int64_t)p->bytes);
-		rc = rc ? sqlite3_errcode(st->db) : step_done(steps);
-	}
-	if (rc)
-		ret = store_fail(st, rc, "failed to store the chain of alert %lld",
-				 (long long)a->id);
-	sqlite3_finalize(steps);
-	return ret;
-}
-
 static int put_children(struct store *st, const struct alert *a)
 {
 	sqlite3_stmt *files = NULL, *dests = NULL, *procs = NULL;
+	sqlite3_stmt *steps = NULL;
 	size_t i;
 	int ret, rc = SQLITE_OK;
 
@@ -648,6 +615,12 @@ static int put_children(struct store *st, const struct alert *a)
 			      " (alert_id, depth, pid, ppid, uid, comm, exe)"
 			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 			      &procs);
+	if (!ret)
+		ret = prepare(st,
+			      "INSERT INTO alert_chain (alert_id, step, pid,"
+			      " comm, exe, via, object, bytes)"
+			      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			      &steps);
 	if (ret)
 		goto out;
 
@@ -682,12 +655,25 @@ static int put_children(struct store *st, const struct alert *a)
 		     BIND_FIELD(procs, 7, p->exe);
 		rc = rc ? sqlite3_errcode(st->db) : step_done(procs);
 	}
+	for (i = 0; !rc && i < a->nr_chain; i++) {
+		const struct alert_step *p = &a->chain[i];
+
+		rc = sqlite3_bind_int64(steps, 1, a->id) ||
+		     sqlite3_bind_int64(steps, 2, i) ||
+		     sqlite3_bind_int64(steps, 3, p->pid) ||
+		     BIND_FIELD(steps, 4, p->comm) ||
+		     BIND_FIELD(steps, 5, p->exe) ||
+		     sqlite3_bind_text(steps, 6, alert_via_name(p->via), -1,
+				       SQLITE_STATIC) ||
+		     BIND_FIELD(steps, 7, p->object) ||
+		     sqlite3_bind_int64(steps, 8, (int64_t)p->bytes);
+		rc = rc ? sqlite3_errcode(st->db) : step_done(steps);
+	}
 	if (rc)
 		ret = store_fail(st, rc, "failed to store the details of alert %lld",
 				 (long long)a->id);
-	if (!ret)
-		ret = put_chain(st, a);
 out:
+	sqlite3_finalize(steps);
 	sqlite3_finalize(procs);
 	sqlite3_finalize(dests);
 	sqlite3_finalize(files);
@@ -1380,6 +1366,20 @@ static char *column_strdup(sqlite3_stmt *s, int col)
 	return out;
 }
 
+/* A statement on the one mark named by key, as ?1 (dev) and ?2 (ino). */
+static int prepare_key(struct store *st, const char *sql,
+		       const struct exfilmon_file_key *key,
+		       sqlite3_stmt **stmt)
+{
+	int ret = prepare(st, sql, stmt);
+
+	if (ret)
+		return ret;
+	sqlite3_bind_int64(*stmt, 1, (int64_t)key->dev);
+	sqlite3_bind_int64(*stmt, 2, (int64_t)key->ino);
+	return 0;
+}
+
 int store_derived_get(struct store *st, const struct exfilmon_file_key *key,
 		      struct exfilmon_obj *obj, char **path, char **chain)
 {
@@ -1389,14 +1389,12 @@ int store_derived_get(struct store *st, const struct exfilmon_file_key *key,
 
 	*path = NULL;
 	*chain = NULL;
-	ret = prepare(st,
-		      "SELECT " DERIVED_COLUMNS ", path, chain FROM derived"
-		      " WHERE dev = ?1 AND ino = ?2",
-		      &stmt);
+	ret = prepare_key(st,
+			  "SELECT " DERIVED_COLUMNS ", path, chain FROM derived"
+			  " WHERE dev = ?1 AND ino = ?2",
+			  key, &stmt);
 	if (ret)
 		return ret;
-	sqlite3_bind_int64(stmt, 1, (int64_t)key->dev);
-	sqlite3_bind_int64(stmt, 2, (int64_t)key->ino);
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		column_derived(stmt, &k, obj);
@@ -1431,12 +1429,10 @@ int store_derived_rm(struct store *st, const struct exfilmon_file_key *key)
 	sqlite3_stmt *stmt;
 	int rc, ret;
 
-	ret = prepare(st, "DELETE FROM derived WHERE dev = ?1 AND ino = ?2",
-		      &stmt);
+	ret = prepare_key(st, "DELETE FROM derived WHERE dev = ?1 AND ino = ?2",
+			  key, &stmt);
 	if (ret)
 		return ret;
-	sqlite3_bind_int64(stmt, 1, (int64_t)key->dev);
-	sqlite3_bind_int64(stmt, 2, (int64_t)key->ino);
 	rc = sqlite3_step(stmt);
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE)

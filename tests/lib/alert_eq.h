@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * assert_alert_eq(): two alerts are field for field the same. Include after
+ * assert_alert_eq(): two alerts are field for field the same, their flow
+ * figures (taint, senders) and chain step for step included. Include after
  * kselftest_harness.h (it uses ASSERT_*).
  */
 #ifndef EXFILMON_TEST_ALERT_EQ_H
@@ -50,6 +51,17 @@ static inline void assert_alert_eq(struct __test_metadata *_metadata,
 		ASSERT_EQ(e->ancestry[i].uid, s->ancestry[i].uid);
 		ASSERT_STREQ(e->ancestry[i].comm, s->ancestry[i].comm);
 		ASSERT_STREQ(e->ancestry[i].exe, s->ancestry[i].exe);
+	}
+	ASSERT_EQ(e->taint, s->taint);
+	ASSERT_EQ(e->senders, s->senders);
+	ASSERT_EQ(e->nr_chain, s->nr_chain);
+	for (i = 0; i < e->nr_chain; i++) {
+		ASSERT_EQ(e->chain[i].pid, s->chain[i].pid);
+		ASSERT_EQ(e->chain[i].via, s->chain[i].via);
+		ASSERT_EQ(e->chain[i].bytes, s->chain[i].bytes);
+		ASSERT_STREQ(e->chain[i].comm, s->chain[i].comm);
+		ASSERT_STREQ(e->chain[i].exe, s->chain[i].exe);
+		ASSERT_STREQ(e->chain[i].object, s->chain[i].object);
 	}
 }
 

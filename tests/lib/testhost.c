@@ -121,79 +121,6 @@ static int64_t sink_count(int fd, int type)
 	}
 }
 
-int sink_start(struct testhost *th, int family, int type, uint16_t port,
-	       struct sink *sk)
-{
-	int ready[2], result[2];
-	char c;
-
-	if (pipe2(ready, O_CLOEXEC) || pipe2(result, O_CLOEXEC))
-		return -1;
-	sk->port = port;
-	sk->pid = fork();
-	if (sk->pid < 0)
-		return -1;
-	if (!sk->pid) {
-		struct sockaddr_storage ss = {};
-		socklen_t len;
-		int64_t total;
-		int fd, one = 1;
-
-		if (join(th))
-			_exit(1);
-		if (family == AF_INET) {
-			struct sockaddr_in *a = (void *)&ss;
-
-			a->sin_family = AF_INET;
-			a->sin_port = htons(port);
-			inet_pton(AF_INET, th->remote4, &a->sin_addr);
-			len = sizeof(*a);
-		} else {
-			struct sockaddr_in6 *a = (void *)&ss;
-
-			a->sin6_family = AF_INET6;
-			a->sin6_port = htons(port);
-			inet_pton(AF_INET6, th->remote6, &a->sin6_addr);
-			len = sizeof(*a);
-		}
-		fd = socket(family, type, 0);
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (fd < 0 || bind(fd, (void *)&ss, len) ||
-		    (type == SOCK_STREAM && listen(fd, 4))) {
-			perror("sink");
-			_exit(1);
-		}
-		if (write(ready[1], "r", 1) != 1)
-			_exit(1);
-		if (type == SOCK_STREAM) {
-			int c = accept(fd, NULL, NULL);
-
-			if (c < 0)
-				_exit(1);
-			total = sink_count(c, type);
-		} else {
-			struct pollfd p = { .fd = fd, .events = POLLIN };
-
-			/* wait up to 10 s for the first datagram */
-			if (poll(&p, 1, 10000) <= 0)
-				_exit(1);
-			total = sink_count(fd, type);
-		}
-		if (write(result[1], &total, sizeof(total)) != sizeof(total))
-			_exit(1);
-		_exit(0);
-	}
-	close(ready[1]);
-	close(result[1]);
-	sk->result_fd = result[0];
-	if (read(ready[0], &c, 1) != 1) {
-		close(ready[0]);
-		return -1;
-	}
-	close(ready[0]);
-	return 0;
-}
-
 int64_t sink_wait(struct sink *sk)
 {
 	int64_t total = -1;
@@ -411,17 +338,45 @@ static int64_t sink_serve_udp(int fd, int n)
 	return total;
 }
 
-int sink_start_many(struct testhost *th, int family, int type, uint16_t port,
-		    int n, unsigned int flags, struct sink *sk)
+/*
+ * The receiving end of the sink, run in its child on the bound socket fd:
+ * the byte count, or -1.
+ */
+typedef int64_t (*sink_serve_fn)(int fd, int type, int n, unsigned int flags);
+
+/* sink_start(): one connection until EOF, or datagrams until a pause. */
+static int64_t sink_serve_one(int fd, int type, int n, unsigned int flags)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int c;
+
+	if (type == SOCK_STREAM) {
+		c = accept(fd, NULL, NULL);
+		return c < 0 ? -1 : sink_count(c, type);
+	}
+	/* wait up to 10 s for the first datagram */
+	if (poll(&p, 1, 10000) <= 0)
+		return -1;
+	return sink_count(fd, type);
+}
+
+static int64_t sink_serve_many(int fd, int type, int n, unsigned int flags)
+{
+	return type == SOCK_STREAM ? sink_serve_tcp(fd, n, flags) :
+	       sink_serve_udp(fd, n);
+}
+
+/*
+ * Fork the sink into the test host, and return once its socket is bound:
+ * a sender started after this cannot find the port closed.
+ */
+static int sink_fork(struct testhost *th, int family, int type,
+		     uint16_t port, sink_serve_fn serve, int n,
+		     unsigned int flags, struct sink *sk)
 {
 	int ready[2], result[2];
 	char c;
 
-	if (n < 1 || (type == SOCK_STREAM && n > SINK_MAX_CONN) ||
-	    (type != SOCK_STREAM && flags)) {
-		errno = EINVAL;
-		return -1;
-	}
 	if (pipe2(ready, O_CLOEXEC))
 		return -1;
 	if (pipe2(result, O_CLOEXEC)) {
@@ -457,8 +412,7 @@ int sink_start_many(struct testhost *th, int family, int type, uint16_t port,
 				   sizeof(rcvbuf));
 		if (write(ready[1], "r", 1) != 1)
 			_exit(1);
-		total = type == SOCK_STREAM ? sink_serve_tcp(fd, n, flags) :
-			sink_serve_udp(fd, n);
+		total = serve(fd, type, n, flags);
 		if (write(result[1], &total, sizeof(total)) != sizeof(total))
 			_exit(1);
 		_exit(0);
@@ -474,4 +428,22 @@ int sink_start_many(struct testhost *th, int family, int type, uint16_t port,
 	}
 	close(ready[0]);
 	return 0;
+}
+
+int sink_start(struct testhost *th, int family, int type, uint16_t port,
+	       struct sink *sk)
+{
+	return sink_fork(th, family, type, port, sink_serve_one, 1, 0, sk);
+}
+
+int sink_start_many(struct testhost *th, int family, int type, uint16_t port,
+		    int n, unsigned int flags, struct sink *sk)
+{
+	if (n < 1 || (type == SOCK_STREAM && n > SINK_MAX_CONN) ||
+	    (type != SOCK_STREAM && flags)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return sink_fork(th, family, type, port, sink_serve_many, n, flags,
+			 sk);
 }

@@ -39,6 +39,7 @@
 #include <sys/wait.h>
 #include "kselftest_harness.h"
 #include "sensor.h"
+#include "sensor_key.h"
 #include "customers.h"
 #include "daemon_run.h"
 #include "testhost.h"
@@ -477,20 +478,6 @@ static uint64_t stat_of(struct flow_env *e, int idx)
 	return st[idx];
 }
 
-/* The key the hooks see for path, from the kernel (as exfilmond gets it). */
-static int path_key(struct flow_env *e, const char *path,
-		    struct exfilmon_file_key *key)
-{
-	int fd = open(path, O_PATH | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = e->s->ops->fd_key(e->s, fd, key);
-	close(fd);
-	return ret;
-}
-
 /* path's i_generation, where its filesystem tells (ext4, xfs, btrfs). */
 static int file_gen(const char *path, uint32_t *gen)
 {
@@ -780,7 +767,8 @@ static int env_setup(struct __test_metadata *_metadata, struct flow_env *e)
 	}
 	snprintf(e->db, sizeof(e->db), "%s/customers.csv", e->dir);
 	e->db_size = customers_write(e->db, DB_MIN_BYTES);
-	if (e->db_size < DB_MIN_BYTES || path_key(e, e->db, &e->db_key) ||
+	if (e->db_size < DB_MIN_BYTES ||
+	    sensor_path_key(e->s, e->db, &e->db_key) ||
 	    watch_add(e, &e->db_key, &w))
 		goto fail;
 	return 0;
@@ -1503,7 +1491,7 @@ TEST_F(flow, carry_is_capped_by_the_writers_taint_per_object)
 	relay_close(&r);
 	ASSERT_EQ(0, reap(e, wpid, 0));
 	ASSERT_EQ(BIG, reap(e, rpid, 1));
-	ASSERT_EQ(0, path_key(e, path, &fkey));
+	ASSERT_EQ(0, sensor_path_key(e->s, path, &fkey));
 
 	w = proc_of(e, wpid);
 	ASSERT_EQ(1, w.found);
@@ -1626,7 +1614,7 @@ TEST_F(derived, file_written_by_a_tainted_process_is_marked)
 	snprintf(path, sizeof(path), "%s/notes.txt", e->dir);
 	wpid = run_child(e, derive_write, &a, &wrote);
 	ASSERT_EQ(N_TAINT, wrote);
-	ASSERT_EQ(0, path_key(e, path, &key));
+	ASSERT_EQ(0, sensor_path_key(e->s, path, &key));
 
 	w = proc_of(e, wpid);
 	ASSERT_EQ(1, w.found);
@@ -1767,7 +1755,7 @@ TEST_F(flow, derived_mark_follows_the_inode_and_caps_rereads)
 	snprintf(linked, sizeof(linked), "%s/link.txt", e->dir);
 	wpid = run_child(e, write_notes, path, &got);
 	ASSERT_EQ(N_TAINT, got);
-	ASSERT_EQ(0, path_key(e, path, &key));
+	ASSERT_EQ(0, sensor_path_key(e->s, path, &key));
 	w = proc_of(e, wpid);
 	ASSERT_EQ(1, w.found);
 	ASSERT_EQ(1, watched_of(e, &key).found);
@@ -1775,7 +1763,7 @@ TEST_F(flow, derived_mark_follows_the_inode_and_caps_rereads)
 	/* mv, then ln: the same inode under other names */
 	ASSERT_EQ(0, rename(path, moved));
 	ASSERT_EQ(0, link(moved, linked));
-	ASSERT_EQ(0, path_key(e, linked, &lkey));
+	ASSERT_EQ(0, sensor_path_key(e->s, linked, &lkey));
 	EXPECT_KEY(key, lkey);
 
 	/* 10000 bytes, then the whole file twice: N_TAINT, no more */
@@ -1862,7 +1850,7 @@ TEST_F(flow, stale_mark_is_dropped_and_counted)
 	once.path = path;
 	pid = run_child(e, write_notes, path, &got);
 	ASSERT_EQ(N_TAINT, got);
-	ASSERT_EQ(0, path_key(e, path, &key));
+	ASSERT_EQ(0, sensor_path_key(e->s, path, &key));
 	m = watched_of(e, &key);
 	ASSERT_EQ(1, m.found);
 
@@ -1908,7 +1896,7 @@ TEST_F(flow, restored_mark_taints_readers)
 	once.path = path;
 	wpid = run_child(e, write_notes, path, &got);
 	ASSERT_EQ(N_TAINT, got);
-	ASSERT_EQ(0, path_key(e, path, &key));
+	ASSERT_EQ(0, sensor_path_key(e->s, path, &key));
 	m = watched_of(e, &key);
 	ASSERT_EQ(1, m.found);
 
@@ -2038,7 +2026,7 @@ TEST_F(flow, opaque_executable_takes_no_taint_and_consumes_it)
 	snprintf(pcat, sizeof(pcat), "%s/plain-cat", e->dir);
 	ASSERT_EQ(0, copy_exe("/bin/cat", ocat));
 	ASSERT_EQ(0, copy_exe("/bin/cat", pcat));
-	ASSERT_EQ(0, path_key(e, ocat, &okey));
+	ASSERT_EQ(0, sensor_path_key(e->s, ocat, &okey));
 	ASSERT_EQ(0, watch_add(e, &okey, &opaque));
 
 	ASSERT_EQ(0, relay_open(e, &a));
@@ -2138,7 +2126,7 @@ TEST_F(flow, untainted_writers_leave_no_trace)
 	snprintf(path, sizeof(path), "%s/junk.bin", e->dir);
 	wpid = run_child(e, write_junk, path, &n);
 	ASSERT_EQ(N_TAINT, n);
-	ASSERT_EQ(0, path_key(e, path, &key));
+	ASSERT_EQ(0, sensor_path_key(e->s, path, &key));
 	rpid = run_child(e, read_junk, path, &n);
 	ASSERT_EQ(N_TAINT, n);
 	EXPECT_EQ(0, proc_of(e, wpid).found);

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include "kselftest_harness.h"
 #include "sensor.h"
+#include "sensor_key.h"
 #include "customers.h"
 #include "testhost.h"
 #include "daemon_run.h"
@@ -161,20 +162,6 @@ static pid_t child_run(int64_t (*fn)(const void *arg), const void *arg,
 	return pid;
 }
 
-/* The watch key of path, from the kernel (as exfilmond gets it). */
-static int key_for(struct sensor *s, const char *path,
-		   struct exfilmon_file_key *key)
-{
-	int fd = open(path, O_PATH | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = s->ops->fd_key(s, fd, key);
-	close(fd);
-	return ret;
-}
-
 struct env {
 	struct sensor *s;
 	struct seen seen;
@@ -208,7 +195,8 @@ static int env_setup(struct __test_metadata *_metadata, struct env *e,
 		return -1;
 	snprintf(e->db, sizeof(e->db), "%s/customers.csv", e->dir);
 	e->size = customers_write(e->db, DB_MIN_BYTES);
-	if (e->size < 0 || stat(e->db, &st) || key_for(e->s, e->db, &e->key))
+	if (e->size < 0 || stat(e->db, &st) ||
+	    sensor_path_key(e->s, e->db, &e->key))
 		return -1;
 	if (e->s->ops->watch_add(e->s, &e->key, &w))
 		return -1;
@@ -456,12 +444,12 @@ TEST_F(watch, watched_directory_covers_files_created_later)
 
 	snprintf(sub, sizeof(sub), "%s/exports", self->e.dir);
 	ASSERT_EQ(0, mkdir(sub, 0700));
-	ASSERT_EQ(0, key_for(self->e.s, sub, &dkey));
+	ASSERT_EQ(0, sensor_path_key(self->e.s, sub, &dkey));
 	ASSERT_EQ(0, self->e.s->ops->watch_add(self->e.s, &dkey, &w));
 
 	snprintf(later, sizeof(later), "%s/export-2026.csv", sub);
 	ASSERT_LT(0, customers_write(later, 300000));
-	ASSERT_EQ(0, key_for(self->e.s, later, &fkey));
+	ASSERT_EQ(0, sensor_path_key(self->e.s, later, &fkey));
 	pid = child_run(read_file, later, &truth);
 	ASSERT_LT(0, truth);
 	f = find_proc(self->e.s, pid);
@@ -494,11 +482,11 @@ TEST_F(watch, kernel_key_of_an_fd_matches_stat_here)
 	/* on ext4 and tmpfs st_dev is the superblock's; on btrfs
 	 * subvolumes it is not, which is why keys come from the kernel */
 	ASSERT_EQ(0, stat(self->e.db, &st));
-	ASSERT_EQ(0, key_for(self->e.s, self->e.db, &key));
+	ASSERT_EQ(0, sensor_path_key(self->e.s, self->e.db, &key));
 	EXPECT_EQ(sensor_dev(st.st_dev), key.dev);
 	EXPECT_EQ(st.st_ino, key.ino);
 	ASSERT_EQ(0, stat(self->e.dir, &st));
-	ASSERT_EQ(0, key_for(self->e.s, self->e.dir, &key));
+	ASSERT_EQ(0, sensor_path_key(self->e.s, self->e.dir, &key));
 	EXPECT_EQ(st.st_ino, key.ino);
 }
 
@@ -1176,7 +1164,7 @@ TEST_F(flow, derived_marks_and_opaque_entries_outlive_watch_rm_id)
 	close(ca.fd[0]);
 	ASSERT_EQ(100000, truth);
 	ASSERT_EQ(1, w.found);
-	ASSERT_EQ(0, key_for(e->s, copy, &ckey));
+	ASSERT_EQ(0, sensor_path_key(e->s, copy, &ckey));
 	o = find_watched(e->s, &ckey);
 	ASSERT_EQ(1, o.found);
 	EXPECT_EQ(EXFILMON_OBJ_DERIVED, o.obj.flags);
@@ -1188,7 +1176,7 @@ TEST_F(flow, derived_marks_and_opaque_entries_outlive_watch_rm_id)
 
 	snprintf(exe, sizeof(exe), "%s/relay", e->dir);
 	ASSERT_LT(0, customers_write(exe, 1000));
-	ASSERT_EQ(0, key_for(e->s, exe, &okey));
+	ASSERT_EQ(0, sensor_path_key(e->s, exe, &okey));
 	ASSERT_EQ(0, e->s->ops->watch_add(e->s, &okey, &opaque));
 
 	/* only the configured entry is the watch's to take away */
@@ -1225,7 +1213,7 @@ TEST_F(flow, opaque_path_is_marked_by_the_file_it_leads_to)
 	ASSERT_LT(0, customers_write(exe, 1000));
 	ASSERT_EQ(0, symlink(exe, link));
 	ASSERT_EQ(0, mkdir(dir, 0700));
-	ASSERT_EQ(0, key_for(e->s, exe, &key));
+	ASSERT_EQ(0, sensor_path_key(e->s, exe, &key));
 	ASSERT_EQ(0, watchlist_init(&wl, e->s));
 
 	ASSERT_EQ(0, watchlist_add_opaque(&wl, link, err, sizeof(err)))

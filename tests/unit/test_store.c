@@ -17,7 +17,6 @@
 
 #include "kselftest_harness.h"
 #include "alert_eq.h"
-#include "chain_eq.h"
 #include "store.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
@@ -87,13 +86,6 @@ static void make_alert(struct alert *a, int n, int64_t updated_us)
 		snprintf(a->ancestry[i].exe, sizeof(a->ancestry[i].exe),
 			 "/bin/p%d", i);
 	}
-}
-
-static void same_alert(struct __test_metadata *_metadata,
-		       const struct alert *e, const struct alert *s)
-{
-	assert_alert_eq(_metadata, e, s);
-	assert_alert_flow_eq(_metadata, e, s);
 }
 
 static void rm_tree(const char *dir)
@@ -445,10 +437,10 @@ TEST_F(alerts_db, put_get_round_trip)
 	EXPECT_EQ(2, b.id);
 
 	ASSERT_EQ(0, store_get_alert(self->st, 1, &got));
-	same_alert(_metadata, &a, &got);
+	assert_alert_eq(_metadata, &a, &got);
 	alert_free(&got);
 	ASSERT_EQ(0, store_get_alert(self->st, 2, &got));
-	same_alert(_metadata, &b, &got);
+	assert_alert_eq(_metadata, &b, &got);
 	alert_free(&got);
 
 	memset(&got, 0x5a, sizeof(got));
@@ -524,7 +516,7 @@ TEST_F(alerts_db, update_rewrites_details)
 	ASSERT_EQ(0, store_count_alerts(self->st, &count));
 	EXPECT_EQ(1, count);
 	ASSERT_EQ(0, store_get_alert(self->st, 1, &got));
-	same_alert(_metadata, &a, &got);
+	assert_alert_eq(_metadata, &a, &got);
 	alert_free(&got);
 	/* No stale detail rows are left behind. */
 	EXPECT_QUERY(self->st,
@@ -565,10 +557,10 @@ TEST_F(alerts_db, list_newest_first_and_since)
 
 	ASSERT_EQ(0, store_list_alerts(self->st, 0, &list, &nr));
 	ASSERT_EQ(4, nr);
-	same_alert(_metadata, &in[2], &list[0]);
-	same_alert(_metadata, &in[0], &list[1]);
-	same_alert(_metadata, &in[3], &list[2]);
-	same_alert(_metadata, &in[1], &list[3]);
+	assert_alert_eq(_metadata, &in[2], &list[0]);
+	assert_alert_eq(_metadata, &in[0], &list[1]);
+	assert_alert_eq(_metadata, &in[3], &list[2]);
+	assert_alert_eq(_metadata, &in[1], &list[3]);
 	store_free_alerts(list, nr);
 
 	ASSERT_EQ(0, store_list_alerts(self->st, 2000, &list, &nr));
@@ -774,7 +766,7 @@ TEST(version_1_database_is_migrated)
 	ASSERT_EQ(0, store_put_alert(st, &a));
 	EXPECT_EQ(2, a.id);
 	ASSERT_EQ(0, store_get_alert(st, 2, &got));
-	same_alert(_metadata, &a, &got);
+	assert_alert_eq(_metadata, &a, &got);
 	alert_free(&got);
 	alert_free(&a);
 	store_close(st);
