@@ -215,6 +215,9 @@ static int world_up(struct __test_metadata *_metadata, struct world *e,
 	e->daemon = daemon_start(e->conf, e->sock, e->log);
 	if (e->daemon < 0) {
 		run("cat %s >&2", e->log);
+		/* a test host left behind would take the next one's route */
+		testhost_destroy(&e->th2);
+		testhost_destroy(&e->th);
 		return -1;
 	}
 	return 0;
@@ -944,6 +947,55 @@ TEST_F_TIMEOUT(flow, copy_uploaded_30s_later_from_another_session_is_caught,
 	ASSERT_EQ(0, tcp_sink(&e->th, PORT_HTTP, 1, SINK_HTTP, &sk));
 	ASSERT_EQ(0, run("setsid -f " CURL "--data-binary @%s http://%s:%d/",
 			 notes, e->th.remote4, PORT_HTTP));
+	ASSERT_EQ(e->csv_size, sink_wait(&sk));
+
+	arr = caught(_metadata, e, &e->th, PORT_HTTP, "tcp", &a);
+	{
+		const struct step want[] = {
+			{ .via = "read", .comm = "cp", .object = e->csv,
+			  .bytes = e->csv_size },
+			{ .via = "file", .comm = "curl", .object = notes,
+			  .bytes = e->csv_size },
+		};
+
+		expect_chain(_metadata, a, want, ARRAY_SIZE(want));
+	}
+	EXPECT_EQ(e->csv_size, num(a, "bytes_sent"));
+	json_object_put(arr);
+}
+
+/*
+ * Taint on a file outlives the daemon too: a copy staged while one daemon
+ * ran, uploaded after it was restarted (as systemd would), is still caught
+ * with its whole chain, which the new daemon only has from the store.
+ */
+TEST_F_TIMEOUT(flow, copy_staged_before_a_daemon_restart_is_caught,
+	       TIMEOUT_S + 20)
+{
+	struct world *e = &self->e;
+	struct json_object *arr, *a;
+	char notes[PATH_LEN];
+	struct sink sk;
+	int i;
+
+	NEED("curl");
+	WORLD_UP(.host = HOST_BASE + 26);
+	pathf(notes, "%s/notes.txt", e->stage);
+	ASSERT_EQ(0, run("cp %s %s", e->csv, notes));
+	/* the mark is stored at once, its growth at most once a second */
+	for (i = 0; i < 100 && derived_taint(e, notes) != e->csv_size; i++)
+		usleep(100000);
+	ASSERT_EQ(e->csv_size, derived_taint(e, notes));
+
+	ASSERT_EQ(0, daemon_stop(e->daemon));
+	e->daemon = daemon_start(e->conf, e->sock, e->log);
+	ASSERT_LT(0, e->daemon) {
+		run("cat %s >&2", e->log);
+	}
+
+	ASSERT_EQ(0, tcp_sink(&e->th, PORT_HTTP, 1, SINK_HTTP, &sk));
+	ASSERT_EQ(0, run(CURL "--data-binary @%s http://%s:%d/", notes,
+			 e->th.remote4, PORT_HTTP));
 	ASSERT_EQ(e->csv_size, sink_wait(&sk));
 
 	arr = caught(_metadata, e, &e->th, PORT_HTTP, "tcp", &a);
