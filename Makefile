@@ -2,7 +2,8 @@
 #
 # exfilmon: `make` builds the eBPF sensor, exfilmond and exfilctl;
 # `make check` installs what is missing, builds and runs every test;
-# `make demo` shows a theft being caught. V=1 shows the commands.
+# `make demo` shows a theft being caught; `make install` and `make deb`
+# install and package it (docs/packaging.md). V=1 shows the commands.
 
 BUILD		?= build
 VERSION		:= 0.1.0
@@ -52,7 +53,7 @@ TEST_HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard
 # test objects are intermediate files: keep them between runs
 .SECONDARY:
 .PHONY: all deps check tests demo clean module module-clean dkms-install \
-	vmcheck
+	vmcheck install uninstall deb
 
 all: $(PROGS:%=$(BUILD)/%)
 
@@ -80,7 +81,7 @@ $(SKEL): $(BUILD)/exfilmon.bpf.o
 $(BUILD)/%.o: userspace/%.c $(wildcard userspace/*.h) include/exfilmon_abi.h \
 	      | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # Only the loader embeds the skeleton.
 $(BUILD)/sensor_bpf.o: $(SKEL)
@@ -145,18 +146,111 @@ module-clean:
 		Module.symvers
 
 # The module's source tree for DKMS; registered with dkms unless staged
-# into DESTDIR (packaging).
+# into DESTDIR (packaging) or dkms is not installed.
 DKMS_SRC	= $(DESTDIR)/usr/src/exfilmon-$(VERSION)
 
 dkms-install:
-	$(Q)rm -rf $(DKMS_SRC) && mkdir -p $(DKMS_SRC)/module $(DKMS_SRC)/include
-	$(Q)cp Kbuild $(DKMS_SRC)/
-	$(Q)cp module/Kbuild module/*.c module/*.h $(DKMS_SRC)/module/
-	$(Q)cp include/exfilmon_abi.h $(DKMS_SRC)/include/
+	$(Q)rm -rf $(DKMS_SRC)
+	$(Q)install -d -m 0755 $(DKMS_SRC)/module $(DKMS_SRC)/include
+	$(Q)install -m 0644 Kbuild $(DKMS_SRC)/
+	$(Q)install -m 0644 module/Kbuild module/*.c module/*.h $(DKMS_SRC)/module/
+	$(Q)install -m 0644 include/exfilmon_abi.h $(DKMS_SRC)/include/
 	$(Q)sed 's/@VERSION@/$(VERSION)/' packaging/dkms.conf > $(DKMS_SRC)/dkms.conf
-	$(Q)if [ -z "$(DESTDIR)" ]; then \
+	$(Q)chmod 0644 $(DKMS_SRC)/dkms.conf
+	$(Q)if [ -z "$(DESTDIR)" ] && command -v dkms >/dev/null; then \
 		dkms status exfilmon/$(VERSION) | grep -q . || \
 		dkms add exfilmon/$(VERSION); fi
+
+# `make install` (DESTDIR= stages, PREFIX=/usr by default): see
+# docs/packaging.md for the list. Configuration goes to SYSCONFDIR, never
+# under PREFIX; an existing config is kept on a live install.
+PREFIX		?= /usr
+SBINDIR		?= $(PREFIX)/sbin
+BINDIR		?= $(PREFIX)/bin
+MANDIR		?= $(PREFIX)/share/man
+SYSCONFDIR	?= /etc
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR	?= $(PREFIX)/lib/tmpfiles.d
+COMPLETIONDIR	?= $(PREFIX)/share/bash-completion/completions
+D		 = $(DESTDIR)
+CONF		 = $(D)$(SYSCONFDIR)/exfilmon/exfilmon.conf
+
+install: all dkms-install
+	$(call msg,INSTALL,$(if $(D),$(D),/))
+	$(Q)install -d -m 0755 $(D)$(SBINDIR) $(D)$(BINDIR) $(D)$(UNITDIR) \
+		$(D)$(SYSCONFDIR)/exfilmon $(D)$(SYSCONFDIR)/logrotate.d \
+		$(D)$(SYSUSERSDIR) $(D)$(TMPFILESDIR) $(D)$(COMPLETIONDIR) \
+		$(D)$(MANDIR)/man5 $(D)$(MANDIR)/man8
+	$(Q)install -m 0755 $(BUILD)/exfilmond $(D)$(SBINDIR)/exfilmond
+	$(Q)install -m 0755 $(BUILD)/exfilctl $(D)$(BINDIR)/exfilctl
+	$(Q)sed -e 's|/usr/sbin/exfilmond|$(SBINDIR)/exfilmond|' \
+		-e 's|/etc/exfilmon/|$(SYSCONFDIR)/exfilmon/|' \
+		packaging/exfilmond.service > $(D)$(UNITDIR)/exfilmond.service
+	$(Q)chmod 0644 $(D)$(UNITDIR)/exfilmond.service
+	$(Q)if [ -z "$(D)" ] && [ -e $(CONF) ]; then \
+		echo "  kept $(CONF); the default is packaging/exfilmon.conf"; \
+	else install -m 0644 packaging/exfilmon.conf $(CONF); fi
+	$(Q)install -m 0644 packaging/logrotate/exfilmon \
+		$(D)$(SYSCONFDIR)/logrotate.d/exfilmon
+	$(Q)install -m 0644 packaging/sysusers.d/exfilmon.conf \
+		$(D)$(SYSUSERSDIR)/exfilmon.conf
+	$(Q)install -m 0644 packaging/tmpfiles.d/exfilmon.conf \
+		$(D)$(TMPFILESDIR)/exfilmon.conf
+	$(Q)install -m 0644 packaging/bash-completion/exfilctl \
+		$(D)$(COMPLETIONDIR)/exfilctl
+	$(Q)install -m 0644 docs/man/exfilmon.conf.5 $(D)$(MANDIR)/man5/
+	$(Q)install -m 0644 docs/man/exfilmond.8 docs/man/exfilctl.8 \
+		$(D)$(MANDIR)/man8/
+	@# on a live system, the group and directories the unit needs, now
+	$(Q)if [ -z "$(D)" ] && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/exfilmon.conf && \
+		systemd-tmpfiles --create $(TMPFILESDIR)/exfilmon.conf; fi
+	$(Q)if [ -z "$(D)" ] && [ -d /run/systemd/system ]; then \
+		systemctl daemon-reload; fi
+
+# The config is removed only when unchanged; the group and the state
+# (alerts) stay. On a live system the module leaves dkms too.
+uninstall:
+	$(Q)rm -f $(D)$(SBINDIR)/exfilmond $(D)$(BINDIR)/exfilctl \
+		$(D)$(UNITDIR)/exfilmond.service \
+		$(D)$(SYSCONFDIR)/logrotate.d/exfilmon \
+		$(D)$(SYSUSERSDIR)/exfilmon.conf $(D)$(TMPFILESDIR)/exfilmon.conf \
+		$(D)$(COMPLETIONDIR)/exfilctl $(D)$(MANDIR)/man5/exfilmon.conf.5 \
+		$(D)$(MANDIR)/man8/exfilmond.8 $(D)$(MANDIR)/man8/exfilctl.8
+	$(Q)if cmp -s packaging/exfilmon.conf $(CONF); then rm -f $(CONF); \
+		rmdir $(D)$(SYSCONFDIR)/exfilmon 2>/dev/null || true; \
+	elif [ -e $(CONF) ]; then echo "  kept $(CONF): changed"; fi
+	$(Q)if [ -z "$(D)" ] && command -v dkms >/dev/null && \
+	      dkms status exfilmon/$(VERSION) | grep -q .; then \
+		dkms remove exfilmon/$(VERSION) --all; fi
+	$(Q)rm -rf $(DKMS_SRC)
+
+# `make deb`: the two packages, built from a copy of the tracked and new
+# (not ignored) files, so neither the tree nor $(BUILD) is touched. The
+# .debs, the build log and lintian's report land in $(BUILD)/deb.
+DEB_DIR		= $(BUILD)/deb
+DEB_SRC		= $(DEB_DIR)/exfilmon-$(VERSION)
+
+deb:
+	$(call msg,DEB,$(DEB_DIR))
+	$(Q)git rev-parse --git-dir >/dev/null 2>&1 || \
+		{ echo "make deb: needs a git work tree" >&2; exit 1; }
+	$(Q)rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	$(Q)git ls-files -z --cached --others --exclude-standard | \
+		xargs -0 sh -c \
+		'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+		tar --null -T - -cf - | tar -xf - -C $(DEB_SRC)
+	@# our command-line variables (BUILD=...) must not reach debian/rules
+	$(Q)cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+		-u BUILD -u DESTDIR -u PREFIX dpkg-buildpackage -us -uc -b -Jauto \
+		>../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	$(Q)lintian --fail-on error $(DEB_DIR)/*.changes \
+		>$(DEB_DIR)/lintian.log 2>&1 || \
+		{ cat $(DEB_DIR)/lintian.log; exit 1; }
+	$(Q)cat $(DEB_DIR)/lintian.log
+	$(Q)rm -rf $(DEB_SRC)
+	$(Q)ls $(DEB_DIR)/*.deb
 
 clean:
 	$(Q)rm -rf $(BUILD)

@@ -5,6 +5,8 @@
 # The last two lines of PKGS are the tools thieves use in the flow tests
 # (tests/e2e/test_flow.c): they pipe, stage, relay and upload with them.
 # Installing rsyslog may start it as a service; the tests run their own.
+# The next-to-last line builds, checks and validates the packages and the
+# alert schema (tests/e2e/test_install.c, test_siem.c).
 set -eu
 
 PKGS="clang libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
@@ -12,7 +14,9 @@ libsqlite3-dev sqlite3 libsystemd-dev libinih-dev libjson-c-dev
 iproute2 linux-source-6.1 xz-utils procps util-linux passwd
 linux-headers-amd64 sparse dkms dwarves
 socat netcat-openbsd curl gnupg xxd openssl liburing-dev rsyslog dbus-daemon
-dbus-bin"
+dbus-bin
+lintian debhelper dh-dkms fakeroot dpkg-dev python3-jsonschema logrotate
+bash-completion man-db strace git"
 
 missing=
 for p in $PKGS; do

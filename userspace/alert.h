@@ -3,9 +3,10 @@
  * An alert: one suspected theft, i.e. watched data of one origin (a
  * configured watch) that reached processes which sent enough of it to one
  * non-internal host, with the chain of processes it went through. The
- * correlator fills it, the store keeps it, and alert_to_json() is the one
- * JSON form used by the JSON log, the IPC replies and `exfilctl --json`
- * (schema: docs/alerts.md).
+ * correlator fills it, the store keeps it, and alert_to_json() is its
+ * JSON form in the IPC replies and `exfilctl --json` (docs/alerts.md),
+ * and the "exfilmon" part of each ECS line of the JSON log
+ * (alert_ecs.c, docs/siem.md).
  */
 #ifndef EXFILMON_ALERT_H
 #define EXFILMON_ALERT_H

@@ -5,39 +5,45 @@
  * once a tick; the JSON log and the journal get one more line when the
  * alert settles, so one theft is two lines, never a flood. Each carries
  * the chain: the JSON as the "chain" array, the journal as one line in
- * EXFILMON_CHAIN.
+ * EXFILMON_CHAIN. The JSON log's lines are ECS documents (alert_ecs.c),
+ * the journal's fields are listed in docs/siem.md.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-journal.h>
+#include "alert_ecs.h"
 #include "daemon.h"
 #include "log.h"
 
+/*
+ * Every alert entry carries this MESSAGE_ID, so `journalctl MESSAGE_ID=...`
+ * and a shipper's journal input select alerts and nothing else. Fixed
+ * forever: docs/siem.md publishes it.
+ */
 #define ALERT_MESSAGE_ID "5c0d3f2a9e8b4b7c8a61e2f0d4b9a7c3"
 #define ANCESTRY_MAX 16
 
-/* "→ host:port" of the destination that got the most */
-static void chain_dest(const struct alert *a, char *buf, size_t len)
+/* "host:port" ("[v6]:port") of the destination that got the most */
+static void top_dest(const struct alert *a, char *buf, size_t len)
 {
-	const struct alert_dest *best = NULL;
+	const struct alert_dest *top = alert_top_dest(a);
 	int v6 = strchr(a->host, ':') != NULL;
-	size_t i;
 
-	for (i = 0; i < a->nr_dests; i++)
-		if (!best || a->dests[i].bytes_sent > best->bytes_sent)
-			best = &a->dests[i];
-	if (best)
+	if (top)
 		snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", a->host,
-			 v6 ? "]" : "", best->port);
+			 v6 ? "]" : "", top->port);
 	else
 		snprintf(buf, len, "%s", a->host);
 }
 
 static void alert_journal(const struct alert *a, const char *event)
 {
+	const struct alert_file *file = alert_top_file(a);
+	const struct alert_dest *top = alert_top_dest(a);
 	char dests[256] = "", dest[ALERT_ADDR_LEN + 8];
+	int prio = !strcmp(event, "new") ? LOG_WARNING : LOG_INFO;
 	size_t i, used = 0;
 	char *chain;
 
@@ -46,30 +52,43 @@ static void alert_journal(const struct alert *a, const char *event)
 				 i ? "," : "", a->dests[i].addr,
 				 a->dests[i].port,
 				 alert_proto_name(a->dests[i].proto));
-	chain_dest(a, dest, sizeof(dest));
+	top_dest(a, dest, sizeof(dest));
 	chain = alert_chain_line(a->chain, a->nr_chain, dest, NULL, 0);
-	log_msg(!strcmp(event, "new") ? LOG_WARNING : LOG_INFO,
-		"alert %lld %s [%s]: %s", (long long)a->id, event,
+	log_msg(prio, "alert %lld %s [%s]: %s", (long long)a->id, event,
 		alert_severity_name(a->severity), a->reason);
-	/* structured fields for journalctl -o json and SIEM forwarders */
+	/*
+	 * Structured fields for journalctl -o json and SIEM forwarders
+	 * (docs/siem.md). Values with a newline (a hostile comm or path) go
+	 * in the protocol's binary form, so no field can forge another.
+	 */
 	sd_journal_send("MESSAGE=exfilmon alert %lld (%s): %s",
 			(long long)a->id, event, a->reason,
 			"MESSAGE_ID=" ALERT_MESSAGE_ID,
-			"PRIORITY=%d", !strcmp(event, "new") ? LOG_WARNING :
-			LOG_INFO,
+			"PRIORITY=%d", prio,
+			"SYSLOG_IDENTIFIER=exfilmond",
 			"EXFILMON_ALERT_ID=%lld", (long long)a->id,
 			"EXFILMON_EVENT=%s", event,
 			"EXFILMON_SEVERITY=%s", alert_severity_name(a->severity),
 			"EXFILMON_PID=%u", a->pid,
 			"EXFILMON_UID=%u", a->uid,
+			"EXFILMON_USER=%s", a->user,
+			/* the kernel's fixed arrays may fill up to the end */
+			"EXFILMON_COMM=%.*s", (int)sizeof(a->comm), a->comm,
+			"EXFILMON_EXE=%.*s", (int)sizeof(a->exe), a->exe,
 			"EXFILMON_HOST=%s", a->host,
+			"EXFILMON_DEST=%s", dest,
+			"EXFILMON_PROTO=%s",
+			top ? alert_proto_name(top->proto) : "",
 			"EXFILMON_DESTINATIONS=%s", dests,
+			"EXFILMON_FILE=%.*s", file ? (int)sizeof(file->path) : 0,
+			file ? file->path : "",
 			"EXFILMON_BYTES_READ=%llu",
 			(unsigned long long)a->bytes_read,
 			"EXFILMON_BYTES_SENT=%llu",
 			(unsigned long long)a->bytes_sent,
 			"EXFILMON_TAINT=%llu", (unsigned long long)a->taint,
 			"EXFILMON_SENDERS=%u", a->senders,
+			"EXFILMON_SENSOR=%s", a->sensor,
 			"EXFILMON_CHAIN=%s", chain ? chain : "",
 			NULL);
 	free(chain);

@@ -743,26 +743,36 @@ static int on_key(void *user, const char *section, const char *name,
 	return 1;
 }
 
+int config_follow_state_dir(struct config *cfg)
+{
+	const char *dir = cfg->state_dir;
+	char *p;
+
+	if (cfg->json_log_set)
+		return 0;
+	if (asprintf(&p, "%s%s%s", dir,
+		     dir[strlen(dir) - 1] == '/' ? "" : "/", JSON_LOG_NAME) < 0)
+		return -ENOMEM;
+	free(cfg->json_log);
+	cfg->json_log = p;
+	return 0;
+}
+
 /* The JSON log follows state_dir unless it was set on its own. */
 static int default_json_log(struct load_ctx *ctx)
 {
 	struct config *cfg = ctx->cfg;
-	const char *dir = cfg->state_dir;
 	size_t i;
-	char *p;
 
 	for (i = 0; i < ARRAY_SIZE(keys); i++) {
 		if (keys[i].offset == offsetof(struct config, json_log) &&
 		    ctx->first_line[i])
-			return 0;
+			cfg->json_log_set = 1;
 	}
-	if (asprintf(&p, "%s%s%s", dir,
-		     dir[strlen(dir) - 1] == '/' ? "" : "/", JSON_LOG_NAME) < 0) {
+	if (config_follow_state_dir(cfg)) {
 		set_error(ctx, -ENOMEM, "%s: %s", ctx->name, strerror(ENOMEM));
 		return -ENOMEM;
 	}
-	free(cfg->json_log);
-	cfg->json_log = p;
 	return 0;
 }
 

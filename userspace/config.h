@@ -38,6 +38,7 @@ struct config {
 	char *socket;				/* default /run/exfilmon/exfilmon.sock */
 	char *group;				/* readers' group, default exfilmon */
 	char *json_log;				/* default <state_dir>/alerts.json */
+	int json_log_set;			/* json_log was in the file */
 
 	/* [sensor] table bounds */
 	uint32_t max_procs;			/* default 16384 */
@@ -79,6 +80,12 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 /* Parse an in-memory text as if it were file name 'name' (for tests). */
 int config_load_string(struct config *cfg, const char *name, const char *text,
 		       char *err, size_t errlen);
+
+/*
+ * Point json_log at state_dir's, unless the file set it on its own: after
+ * state_dir changed. 0 or -ENOMEM.
+ */
+int config_follow_state_dir(struct config *cfg);
 
 /* Free what cfg owns and zero it; cfg may be NULL or already freed. */
 void config_free(struct config *cfg);

@@ -313,6 +313,18 @@ struct flowgraph *corr_graph(struct correlator *c)
 	return c->graph;
 }
 
+/*
+ * New thresholds apply from the next record on: totals already in the
+ * window are measured against them then, so lowering one can raise an
+ * alert for bytes already sent.
+ */
+void corr_set_thresholds(struct correlator *c, uint64_t read_threshold,
+			 uint64_t send_threshold)
+{
+	c->p.read_threshold = read_threshold;
+	c->p.send_threshold = send_threshold;
+}
+
 void corr_free(struct correlator *c)
 {
 	struct hashtab_node *n, *next;

@@ -80,6 +80,9 @@ struct correlator *corr_new(const struct corr_params *p,
 			    const struct config *cfg, corr_emit_fn emit,
 			    void *ctx);
 void corr_free(struct correlator *c);	/* accepts NULL */
+/* [correlation] read_threshold and send_threshold, on reload */
+void corr_set_thresholds(struct correlator *c, uint64_t read_threshold,
+			 uint64_t send_threshold);
 
 /*
  * A REC_READ, REC_FLOW or REC_SEND record, or one made up from a table

@@ -801,6 +801,7 @@ static const struct {
 	{ "version", "version" },
 	{ "pid", "pid" },
 	{ "uptime_s", "uptime" },
+	{ "config", "config" },
 	{ "sensor", "sensor" },
 	{ "abi", "abi" },
 	{ "watched", "watched" },

@@ -60,4 +60,18 @@ int daemon_on_record(void *ctx, const struct exfilmon_rec_hdr *h,
  */
 void daemon_tick(struct daemon *d);
 
+/*
+ * Re-read the configuration file (SIGHUP, exfilctl reload; by names who
+ * asked, for the log). All or nothing: on an error, err holds
+ * "file:line: ..." and the running configuration stays. Keys only a
+ * restart can change are logged and keep their running values. Reopens
+ * the JSON log. Tells systemd RELOADING=1, then READY=1.
+ */
+int daemon_reload(struct daemon *d, const char *by, char *err, size_t errlen);
+
+/* The readers' group ([daemon] group); (gid_t)-1 when it does not exist. */
+gid_t daemon_reader_gid(const char *group);
+/* Give the socket, state_dir, store and JSON log to the readers' group. */
+void daemon_share(struct daemon *d);
+
 #endif

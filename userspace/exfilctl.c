@@ -23,7 +23,6 @@
 #include "ipc.h"
 #include "units.h"
 
-#define EXFILCTL_VERSION	"0.1"
 #define DEFAULT_SOCKET		"/run/exfilmon/exfilmon.sock"
 #define READER_GROUP		"exfilmon"	/* the config's default */
 
@@ -45,7 +44,7 @@ static const char usage_text[] =
 "\n"
 "Ask exfilmond, the data exfiltration monitor, what it has seen, and change\n"
 "what it watches. Members of the exfilmon group may read; only root may\n"
-"change the watch list.\n"
+"change the watch list or reload the configuration.\n"
 "\n"
 "USAGE:\n"
 "  exfilctl [--socket PATH] status [--json]\n"
@@ -54,6 +53,7 @@ static const char usage_text[] =
 "  exfilctl [--socket PATH] query SQL [--json]\n"
 "  exfilctl [--socket PATH] watch add|rm PATH\n"
 "  exfilctl [--socket PATH] watch list [--json]\n"
+"  exfilctl [--socket PATH] reload\n"
 "  exfilctl --help | --version\n"
 "\n"
 "COMMANDS:\n"
@@ -63,6 +63,8 @@ static const char usage_text[] =
 "  query SQL           a read-only SQL query over the alert store\n"
 "  watch add|rm PATH   start or stop watching a file or directory\n"
 "  watch list          the watched paths\n"
+"  reload              re-read the daemon's configuration file; if it has an\n"
+"                      error, print it (file:line) and keep the running one\n"
 "\n"
 "OPTIONS:\n"
 "  -s, --socket PATH   the daemon's socket (default: $EXFILMON_SOCKET, else\n"
@@ -84,7 +86,8 @@ static const char usage_text[] =
 "  exfilctl show 12 --json | jq .files    # the same, for a script\n"
 "  exfilctl query 'SELECT host, COUNT(*) FROM alerts GROUP BY host'\n"
 "  sudo exfilctl watch add /srv/crm/customers.db\n"
-"  exfilctl watch list\n";
+"  exfilctl watch list\n"
+"  sudo exfilctl reload                   # after editing exfilmon.conf\n";
 
 static int usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
@@ -543,6 +546,25 @@ static int cmd_watch(int argc, char **argv)
 	return ret;
 }
 
+static int cmd_reload(int argc, char **argv)
+{
+	struct json_object *reply, *v;
+	int ret;
+
+	ret = parse_cmd_opts(argc, argv, 0);
+	if (ret < 0)
+		ret = no_operands(argc, argv);
+	if (ret >= 0)
+		return ret;
+	ret = call(new_request("reload"), &reply);
+	if (ret)
+		return ret;
+	if (json_object_object_get_ex(reply, "config", &v))
+		printf("reloaded %s\n", json_object_get_string(v));
+	json_object_put(reply);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -552,6 +574,7 @@ static const struct {
 	{ "show", cmd_show },
 	{ "query", cmd_query },
 	{ "watch", cmd_watch },
+	{ "reload", cmd_reload },
 };
 
 int main(int argc, char **argv)
@@ -586,7 +609,7 @@ int main(int argc, char **argv)
 			ret = 0;
 			goto out_flush;
 		case 'V':
-			printf("exfilctl %s (protocol %d)\n", EXFILCTL_VERSION,
+			printf("exfilctl %s (protocol %d)\n", EXFILMON_VERSION,
 			       IPC_VERSION);
 			ret = 0;
 			goto out_flush;

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,20 +300,81 @@ static void sweep_streams(struct daemon *d, uint64_t *swept_ns)
 	}
 }
 
-static gid_t reader_gid(const char *group)
+/*
+ * systemd's watchdog (WatchdogSec=): ping at half the interval from the
+ * event loop, so a loop stuck anywhere stops the pings. 0: not asked.
+ */
+static int watchdog_timer(void)
 {
-	struct group *g = group && *group ? getgrnam(group) : NULL;
+	struct itimerspec its = { 0 };
+	uint64_t usec;
+	int fd;
 
-	if (group && *group && !g)
-		log_warn("group '%s' does not exist: only root may use "
-			 "exfilctl", group);
-	return g ? g->gr_gid : (gid_t)-1;
+	if (sd_watchdog_enabled(0, &usec) <= 0 || !usec)
+		return -1;
+	usec /= 2;
+	its.it_interval.tv_sec = usec / 1000000;
+	its.it_interval.tv_nsec = (usec % 1000000) * 1000;
+	its.it_value = its.it_interval;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL)) {
+		log_warn("failed to arm the watchdog timer: %s; systemd will "
+			 "restart us", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	log_info("systemd watchdog: pinging every %llu ms",
+		 (unsigned long long)usec / 1000);
+	return fd;
+}
+
+/*
+ * The JSON log was rotated (renamed or removed): follow the path. A
+ * failure is retried each second and logged when it first happens or
+ * changes, not each time.
+ */
+static void follow_jsonlog(struct daemon *d)
+{
+	static int last_err;
+	int ret = jsonlog_follow(d->jsonlog);
+
+	if (ret < 0) {
+		if (ret != last_err)
+			log_warn("failed to reopen the JSON log %s: %s (the "
+				 "old file still gets the lines; retrying)",
+				 d->cfg.json_log, strerror(-ret));
+		last_err = ret;
+		return;
+	}
+	if (last_err)
+		log_info("JSON log %s reopened", d->cfg.json_log);
+	last_err = 0;
+	if (ret > 0) {
+		log_info("JSON log %s was rotated: reopened", d->cfg.json_log);
+		daemon_share(d);
+	}
+}
+
+static void on_signal(struct daemon *d, int sfd, int *running)
+{
+	struct signalfd_siginfo si;
+	char err[1024];
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			daemon_reload(d, "SIGHUP", err, sizeof(err));
+			continue;
+		}
+		log_info("signal %u: stopping", si.ssi_signo);
+		*running = 0;
+	}
 }
 
 static int run(struct daemon *d)
 {
 	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
-	int epfd = -1, sfd = -1, tfd = -1, lfd = -1, ret = 1;
+	int epfd = -1, sfd = -1, tfd = -1, lfd = -1, wfd = -1, ret = 1;
 	uint64_t swept_ns = now_boot_ns();
 	struct epoll_event evs[16];
 	sigset_t mask;
@@ -342,9 +402,13 @@ static int run(struct daemon *d)
 			strerror(-lfd));
 		goto out;
 	}
+	/* the socket is the last thing made: the files can be shared now */
+	daemon_share(d);
+	wfd = watchdog_timer();
 	if (epoll_add(epfd, d->sensor->ops->fd(d->sensor)) ||
 	    epoll_add(epfd, lfd) || epoll_add(epfd, sfd) ||
-	    epoll_add(epfd, tfd) || epoll_add(epfd, d->watches.inotify_fd)) {
+	    epoll_add(epfd, tfd) || epoll_add(epfd, d->watches.inotify_fd) ||
+	    (wfd >= 0 && epoll_add(epfd, wfd))) {
 		log_err("failed to set up the event loop: %s",
 			strerror(errno));
 		goto out;
@@ -354,6 +418,7 @@ static int run(struct daemon *d)
 		 "path(s), socket %s", sensor_kind(d->sensor),
 		 d->sensor->abi_version >> 16, d->sensor->abi_version & 0xffff,
 		 d->watches.nr, d->cfg.socket);
+	/* the sensor is attached, the store open, the socket listening */
 	sd_notifyf(0, "READY=1\nSTATUS=monitoring with the %s sensor",
 		   sensor_kind(d->sensor));
 
@@ -370,19 +435,7 @@ static int run(struct daemon *d)
 			if (fd == lfd) {
 				serve_client(d, lfd);
 			} else if (fd == sfd) {
-				struct signalfd_siginfo si;
-
-				while (read(sfd, &si, sizeof(si)) ==
-				       sizeof(si)) {
-					if (si.ssi_signo == SIGHUP) {
-						log_info("SIGHUP: reload is not "
-							 "supported yet; ignored");
-						continue;
-					}
-					log_info("signal %u: stopping",
-						 si.ssi_signo);
-					running = 0;
-				}
+				on_signal(d, sfd, &running);
 			} else if (fd == tfd) {
 				uint64_t ticks;
 
@@ -390,6 +443,12 @@ static int run(struct daemon *d)
 					continue;
 				daemon_tick(d);
 				sweep_streams(d, &swept_ns);
+				follow_jsonlog(d);
+			} else if (fd == wfd) {
+				uint64_t ticks;
+
+				if (read(wfd, &ticks, sizeof(ticks)) > 0)
+					sd_notify(0, "WATCHDOG=1");
 			} else if (fd == d->watches.inotify_fd) {
 				watchlist_inotify(&d->watches);
 			} else {
@@ -406,6 +465,8 @@ out:
 		close(lfd);
 		unlink(d->cfg.socket);
 	}
+	if (wfd >= 0)
+		close(wfd);
 	if (tfd >= 0)
 		close(tfd);
 	if (sfd >= 0)
@@ -439,7 +500,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.started_ns = now_boot_ns();
-	d.reader_gid = reader_gid(d.cfg.group);
+	d.reader_gid = daemon_reader_gid(d.cfg.group);
 
 	if (mkdir(d.cfg.state_dir, 0750) && errno != EEXIST) {
 		log_err("failed to create state_dir %s: %s", d.cfg.state_dir,
@@ -447,6 +508,7 @@ int main(int argc, char **argv)
 		ret = 1;
 		goto out_config;
 	}
+	sd_notify(0, "STATUS=opening the alert store");
 	ret = store_open(&d.store, d.cfg.state_dir, err, sizeof(err));
 	if (ret) {
 		log_err("failed to open the alert store: %s", err);
@@ -480,6 +542,7 @@ int main(int argc, char **argv)
 	lim.max_streams = d.cfg.max_streams;
 	lim.max_flows = d.cfg.max_flows;
 	lim.ring_kib = d.cfg.ring_kib;
+	sd_notifyf(0, "STATUS=attaching the %s sensor", env.sensor);
 	ret = sensor_open(&d.sensor, env.sensor, &lim, daemon_on_record, &d,
 			  err, sizeof(err));
 	if (ret) {

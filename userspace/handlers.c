@@ -45,6 +45,8 @@ static struct json_object *handle_status(struct daemon *d,
 	json_object_object_add(r, "version",
 			       json_object_new_string(EXFILMON_VERSION));
 	add_u64(r, "pid", getpid());
+	json_object_object_add(r, "config",
+			       json_object_new_string(d->cfg.path));
 	add_u64(r, "uptime_s", (now_boot_ns() - d->started_ns) / 1000000000ull);
 	json_object_object_add(r, "watched", watchlist_json(&d->watches));
 	add_u64(r, "procs_known", proctree_count(&d->procs));
@@ -202,6 +204,29 @@ static struct json_object *handle_watch(struct daemon *d,
 	return r;
 }
 
+/* Re-read the config file; the reply carries the file:line of an error. */
+static struct json_object *handle_reload(struct daemon *d,
+					 const struct ipc_peer *peer,
+					 enum ipc_access access)
+{
+	struct json_object *r;
+	char err[1024], by[64];
+
+	if (access != IPC_ADMIN)
+		return ipc_error("permission denied: uid %u may not reload the "
+				 "configuration (root only)",
+				 (unsigned)peer->uid);
+	snprintf(by, sizeof(by), "exfilctl reload by uid %u",
+		 (unsigned)peer->uid);
+	if (daemon_reload(d, by, err, sizeof(err)))
+		return ipc_error("reload failed, the running configuration "
+				 "stays: %s", err);
+	r = ok_reply();
+	json_object_object_add(r, "config",
+			       json_object_new_string(d->cfg.path));
+	return r;
+}
+
 struct json_object *daemon_handle(struct daemon *d,
 				  const struct ipc_peer *peer,
 				  struct json_object *req)
@@ -237,5 +262,7 @@ struct json_object *daemon_handle(struct daemon *d,
 		return handle_query(d, req);
 	if (!strcmp(cmd, "watch"))
 		return handle_watch(d, peer, access, req);
+	if (!strcmp(cmd, "reload"))
+		return handle_reload(d, peer, access);
 	return ipc_error("unknown command '%s'", cmd);
 }

@@ -4,16 +4,19 @@
  * line on its own, so a line must never be torn or interleaved: each one is
  * built in memory and handed to a single write(2) on an O_APPEND descriptor,
  * which the kernel applies atomically to a regular file's end (the inode
- * lock serialises appenders).
+ * lock serialises appenders). Each line is an ECS document
+ * (alert_ecs.c, docs/siem.md).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "alert_ecs.h"
 #include "jsonlog.h"
 
 /* Alerts name users, commands and hosts: readable by the group at most. */
@@ -54,7 +57,19 @@ static int open_log(const char *path)
 		}
 		if (errno != EEXIST)
 			return -errno;
-		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+		/*
+		 * O_NONBLOCK: a FIFO put in its place (the daemon reopens
+		 * whatever the path names after a rotation) fails with ENXIO
+		 * instead of blocking the daemon until someone reads it.
+		 */
+		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+				O_NONBLOCK);
+		if (fd >= 0 && fcntl(fd, F_SETFL, O_APPEND)) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
 		if (fd >= 0)
 			return fd;
 		/* Removed between the two opens (logrotate): create it. */
@@ -96,6 +111,27 @@ int jsonlog_reopen(struct jsonlog *jl)
 	return 0;
 }
 
+int jsonlog_follow(struct jsonlog *jl)
+{
+	struct stat cur, st;
+	int err;
+
+	if (fstat(jl->fd, &cur))
+		return -errno;
+	/*
+	 * lstat: open_log() refuses to follow a symlink at path, so a symlink
+	 * there never names the open file either; reopening reports ELOOP.
+	 */
+	if (!lstat(jl->path, &st)) {
+		if (st.st_dev == cur.st_dev && st.st_ino == cur.st_ino)
+			return 0;
+	} else if (errno != ENOENT) {
+		return -errno;
+	}
+	err = jsonlog_reopen(jl);
+	return err ? err : 1;
+}
+
 void jsonlog_close(struct jsonlog *jl)
 {
 	if (!jl)
@@ -130,27 +166,29 @@ static ssize_t write_retry(int fd, const char *buf, size_t len)
 	return n;
 }
 
+/* This machine's name for host.hostname, re-read per line: DHCP renames. */
+static void hostname(char *buf, size_t len)
+{
+	if (gethostname(buf, len))
+		buf[0] = '\0';	/* too long for a host name: leave it out */
+	buf[len - 1] = '\0';
+}
+
 int jsonlog_write(struct jsonlog *jl, const struct alert *a,
 		  const char *event)
 {
-	struct json_object *obj, *ev;
+	char host[HOST_NAME_MAX + 1];
+	struct json_object *obj;
 	const char *json;
 	size_t json_len, len = 0;
 	ssize_t n, rest;
 	char *line;
 	int err;
 
-	if (!event || (strcmp(event, "new") && strcmp(event, "update")))
-		return -EINVAL;
-	obj = alert_to_json(a);
-	if (!obj)
-		return -ENOMEM;
-	ev = json_object_new_string(event);
-	if (!ev || json_object_object_add(obj, "event", ev)) {
-		json_object_put(ev);
-		err = -ENOMEM;
-		goto out_put;
-	}
+	hostname(host, sizeof(host));
+	err = alert_ecs_json(a, event, host, &obj);
+	if (err)
+		return err;
 	/* Unescaped '/' keeps paths greppable; both forms are valid JSON. */
 	json = json_object_to_json_string_length(
 		obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,

@@ -361,6 +361,29 @@ int watchlist_add_opaque(struct watchlist *wl, const char *path, char *err,
 	return 0;
 }
 
+int watchlist_rm_opaque(struct watchlist *wl, const char *path)
+{
+	struct watch_opaque *o;
+	size_t i, j;
+
+	for (i = 0; i < wl->nr_opaque; i++) {
+		o = &wl->opaque[i];
+		if (strcmp(o->path, path))
+			continue;
+		/* two paths may lead to one executable (a symlink) */
+		for (j = 0; j < wl->nr_opaque; j++)
+			if (j != i && key_eq(&wl->opaque[j].key, &o->key))
+				break;
+		if (j == wl->nr_opaque)
+			wl->sensor->ops->watch_rm(wl->sensor, &o->key);
+		free(o->path);
+		memmove(o, o + 1, (wl->nr_opaque - i - 1) * sizeof(*o));
+		wl->nr_opaque--;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 /* A watched directory is gone (deleted, unmounted): drop its level. */
 static void dir_gone(struct watchlist *wl, int wd)
 {

@@ -67,6 +67,8 @@ const struct watch_entry *watchlist_find(const struct watchlist *wl,
 int watchlist_add_opaque(struct watchlist *wl, const char *path, char *err,
 			 size_t errlen);
 
+/* Stop marking the executable at path opaque. 0 or -ENOENT. */
+int watchlist_rm_opaque(struct watchlist *wl, const char *path);
 /* Handle pending inotify events (new subdirectories). */
 void watchlist_inotify(struct watchlist *wl);
 

@@ -239,7 +239,7 @@ TEST_F(e2e, one_theft_gives_exactly_one_alert_with_correct_fields)
 	struct world *e = &self->e;
 	struct json_object *arr, *a, *f, *d, *shown, *anc;
 	const char *show_args[] = { "show", NULL, NULL };
-	char exe[512], idbuf[32], line[8192];
+	char exe[512], idbuf[32], line[1 << 16];
 	struct sink sink;
 	int lines = 0;
 	FILE *jl;
@@ -313,12 +313,14 @@ TEST_F(e2e, one_theft_gives_exactly_one_alert_with_correct_fields)
 	jl = fopen(e->jsonlog, "r");
 	ASSERT_NE(NULL, jl);
 	while (fgets(line, sizeof(line), jl)) {
-		struct json_object *o = json_tokener_parse(line);
+		struct json_object *o = json_tokener_parse(line), *x;
 
 		ASSERT_NE(NULL, o);
-		EXPECT_EQ(1, num(o, "id"));
+		/* an ECS document, the alert under "exfilmon" (docs/siem.md) */
+		ASSERT_TRUE(json_object_object_get_ex(o, "exfilmon", &x));
+		EXPECT_EQ(1, num(x, "alert_id"));
 		if (lines == 0)
-			EXPECT_STREQ("new", str(o, "event"));
+			EXPECT_STREQ("new", str(x, "event"));
 		json_object_put(o);
 		lines++;
 	}

@@ -48,6 +48,12 @@ static void drain(int fd, char *buf, size_t size, size_t *used)
 
 int run_prog(struct cmd_result *r, uid_t uid, const char *const argv[])
 {
+	return run_prog_groups(r, uid, uid, 0, NULL, argv);
+}
+
+int run_prog_groups(struct cmd_result *r, uid_t uid, gid_t gid, size_t ngroups,
+		    const gid_t *groups, const char *const argv[])
+{
 	char prog[512];
 	int out[2], err[2], status;
 	size_t no = 0, ne = 0;
@@ -65,7 +71,8 @@ int run_prog(struct cmd_result *r, uid_t uid, const char *const argv[])
 		close(out[0]);
 		close(err[0]);
 		if (uid != (uid_t)-1 &&
-		    (setgroups(0, NULL) || setgid(uid) || setuid(uid)))
+		    (setgroups(ngroups, groups) || setgid(gid) ||
+		     setuid(uid)))
 			_exit(126);
 		execv(prog, (char *const *)argv);
 		_exit(127);
@@ -109,9 +116,7 @@ int run_prog(struct cmd_result *r, uid_t uid, const char *const argv[])
 pid_t daemon_start(const char *config, const char *socket, const char *log)
 {
 	char prog[512];
-	struct stat st;
 	pid_t pid;
-	int i;
 
 	snprintf(prog, sizeof(prog), "%s/exfilmond", build_dir());
 	unlink(socket);
@@ -127,6 +132,14 @@ pid_t daemon_start(const char *config, const char *socket, const char *log)
 		      "--sensor", sensor_under_test(), (char *)NULL);
 		_exit(127);
 	}
+	return daemon_await(pid, socket);
+}
+
+pid_t daemon_await(pid_t pid, const char *socket)
+{
+	struct stat st;
+	int i;
+
 	/* READY means the socket exists: loading takes well under 10 s */
 	for (i = 0; i < 200; i++) {
 		int status;

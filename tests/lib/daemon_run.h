@@ -26,9 +26,17 @@ struct cmd_result {
  * when uid is (uid_t)-1), collecting its output. 0 or -1.
  */
 int run_prog(struct cmd_result *r, uid_t uid, const char *const argv[]);
+/* The same as uid, primary group gid and supplementary groups. */
+int run_prog_groups(struct cmd_result *r, uid_t uid, gid_t gid, size_t ngroups,
+		    const gid_t *groups, const char *const argv[]);
 
 /* Start exfilmond with this config; wait for its socket. pid or -1. */
 pid_t daemon_start(const char *config, const char *socket, const char *log);
+/*
+ * Wait for a started exfilmond (pid) to listen on socket: pid, or -1
+ * (it exited, and is reaped; or it hung, and is killed).
+ */
+pid_t daemon_await(pid_t pid, const char *socket);
 /* SIGTERM it and wait; returns its exit status. */
 int daemon_stop(pid_t pid);
 

@@ -1,24 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * The JSON form of an alert (docs/alerts.md) and the JSON-lines log: exact
- * output, exact round trips, and valid UTF-8 JSON whatever bytes the kernel
- * handed us.
+ * The JSON form of an alert (docs/alerts.md): exact output, exact round
+ * trips, and valid UTF-8 JSON whatever bytes the kernel handed us. The
+ * JSON-lines log, which maps it to ECS, is tested in test_jsonlog.c.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "json_strict.h"
 #include "alert_eq.h"
 #include "alert.h"
-#include "jsonlog.h"
 
 #define JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
@@ -152,24 +146,6 @@ static bool valid_utf8(const char *str, size_t len)
 		i += n;
 	}
 	return true;
-}
-
-/* Parse with json-c in strict mode with UTF-8 validation. */
-static struct json_object *parse_strict(const char *s)
-{
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *obj;
-
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
-					    JSON_TOKENER_VALIDATE_UTF8);
-	obj = json_tokener_parse_ex(tok, s, strlen(s));
-	if (json_tokener_get_error(tok) != json_tokener_success ||
-	    tok->char_offset != (int)strlen(s)) {
-		json_object_put(obj);
-		obj = NULL;
-	}
-	json_tokener_free(tok);
-	return obj;
 }
 
 /* The JSON text of a, as a malloc'd string. */
@@ -391,7 +367,7 @@ TEST(round_trip_through_text_is_exact)
 	make_alert(&a);
 	text = alert_json_text(&a);
 	ASSERT_NE(NULL, text);
-	obj = parse_strict(text);
+	obj = json_parse_strict(text);
 	ASSERT_NE(NULL, obj);
 	ASSERT_EQ(0, alert_from_json(obj, &b));
 	json_object_put(obj);
@@ -462,7 +438,7 @@ TEST(hostile_strings_give_valid_json)
 	EXPECT_NE(NULL, strstr(text, "\"object\":\"/tmp/\\u001b[2J"
 				     "\xef\xbf\xbd\""));
 
-	obj = parse_strict(text);
+	obj = json_parse_strict(text);
 	ASSERT_NE(NULL, obj);
 	ASSERT_TRUE(json_object_object_get_ex(obj, "comm", &v));
 	EXPECT_STREQ("a\nb\x1b[31m\x7f", json_object_get_string(v));
@@ -672,271 +648,6 @@ TEST(from_json_ignores_extra_keys)
 	json_object_put(obj);
 	alert_free(&a);
 	alert_free(&b);
-}
-
-/*
- * The JSON-lines log.
- */
-FIXTURE(jsonlog) {
-	char dir[64];
-	char path[128];
-	struct alert a;
-};
-
-FIXTURE_SETUP(jsonlog)
-{
-	strcpy(self->dir, "/tmp/test_alert.XXXXXX");
-	ASSERT_NE(NULL, mkdtemp(self->dir));
-	snprintf(self->path, sizeof(self->path), "%s/alerts.json", self->dir);
-	make_alert(&self->a);
-}
-
-FIXTURE_TEARDOWN(jsonlog)
-{
-	char p[160];
-
-	alert_free(&self->a);
-	unlink(self->path);
-	snprintf(p, sizeof(p), "%s/rotated.json", self->dir);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s/link.json", self->dir);
-	unlink(p);
-	rmdir(self->dir);
-}
-
-/* The whole file, NUL-terminated. */
-static char *slurp(const char *path, size_t *len)
-{
-	char *buf = NULL;
-	struct stat st;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	if (!fstat(fileno(f), &st)) {
-		buf = calloc(1, st.st_size + 1);
-		if (buf && fread(buf, 1, st.st_size, f) != (size_t)st.st_size) {
-			free(buf);
-			buf = NULL;
-		}
-		*len = st.st_size;
-	}
-	fclose(f);
-	return buf;
-}
-
-/* GOLDEN with the event key appended: what a line must be, exactly. */
-static char *golden_line(const char *event)
-{
-	char *line;
-
-	if (asprintf(&line, "%.*s,\"event\":\"%s\"}\n", (int)strlen(GOLDEN) - 1,
-		     GOLDEN, event) < 0)
-		return NULL;
-	return line;
-}
-
-TEST_F(jsonlog, one_line_per_event_mode_0640)
-{
-	char *new_line, *update_line, *text, *expected;
-	struct jsonlog *jl;
-	struct stat st;
-	size_t len;
-
-	umask(077);
-	ASSERT_EQ(0, jsonlog_open(&jl, self->path));
-	ASSERT_EQ(0, stat(self->path, &st));
-	EXPECT_EQ(0640, st.st_mode & 07777);
-	ASSERT_EQ(0, jsonlog_write(jl, &self->a, "new"));
-	self->a.bytes_sent = 7000000;
-	ASSERT_EQ(0, jsonlog_write(jl, &self->a, "update"));
-	EXPECT_EQ(-EINVAL, jsonlog_write(jl, &self->a, "deleted"));
-	EXPECT_EQ(-EINVAL, jsonlog_write(jl, &self->a, NULL));
-	jsonlog_close(jl);
-	jsonlog_close(NULL);
-
-	new_line = golden_line("new");
-	ASSERT_NE(NULL, new_line);
-	self->a.bytes_sent = 6300512;
-	update_line = golden_line("update");
-	ASSERT_NE(NULL, update_line);
-	/* Only the "bytes_sent" after "destinations" changed. */
-	text = strstr(update_line, "\"bytes_sent\":6300512,\"senders\"");
-	ASSERT_NE(NULL, text);
-	memcpy(text, "\"bytes_sent\":7000000", 20);
-	ASSERT_LT(0, asprintf(&expected, "%s%s", new_line, update_line));
-
-	text = slurp(self->path, &len);
-	ASSERT_NE(NULL, text);
-	EXPECT_EQ(strlen(expected), len);
-	EXPECT_STREQ(expected, text);
-	free(text);
-	free(expected);
-	free(new_line);
-	free(update_line);
-}
-
-TEST_F(jsonlog, appends_to_existing_file_and_keeps_its_mode)
-{
-	struct jsonlog *jl;
-	struct stat st;
-	char *text, *line;
-	size_t len;
-	int fd;
-
-	fd = open(self->path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(6, write(fd, "older\n", 6));
-	close(fd);
-	ASSERT_EQ(0, jsonlog_open(&jl, self->path));
-	ASSERT_EQ(0, jsonlog_write(jl, &self->a, "new"));
-	jsonlog_close(jl);
-	ASSERT_EQ(0, stat(self->path, &st));
-	EXPECT_EQ(0600, st.st_mode & 07777);
-	text = slurp(self->path, &len);
-	line = golden_line("new");
-	ASSERT_NE(NULL, text);
-	ASSERT_NE(NULL, line);
-	EXPECT_EQ(0, strncmp(text, "older\n", 6));
-	EXPECT_STREQ(line, text + 6);
-	free(text);
-	free(line);
-}
-
-TEST_F(jsonlog, refuses_symlink)
-{
-	struct jsonlog *jl = NULL;
-	char link[160];
-
-	snprintf(link, sizeof(link), "%s/link.json", self->dir);
-	ASSERT_EQ(0, symlink(self->path, link));
-	EXPECT_EQ(-ELOOP, jsonlog_open(&jl, link));
-	EXPECT_EQ(NULL, jl);
-	EXPECT_EQ(-1, access(self->path, F_OK));
-}
-
-/* RLIMIT_FSIZE makes the kernel accept only part of a write. */
-TEST_F(jsonlog, short_write_leaves_no_partial_line)
-{
-	struct rlimit rl;
-	struct jsonlog *jl;
-	char *text, *line;
-	size_t len;
-
-	line = golden_line("new");
-	ASSERT_NE(NULL, line);
-	ASSERT_EQ(0, jsonlog_open(&jl, self->path));
-	ASSERT_EQ(0, jsonlog_write(jl, &self->a, "new"));
-
-	signal(SIGXFSZ, SIG_IGN);
-	ASSERT_EQ(0, getrlimit(RLIMIT_FSIZE, &rl));
-	rl.rlim_cur = strlen(line) + 100;
-	ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &rl));
-	EXPECT_EQ(-EFBIG, jsonlog_write(jl, &self->a, "new"));
-	text = slurp(self->path, &len);
-	ASSERT_NE(NULL, text);
-	EXPECT_STREQ(line, text);
-	free(text);
-
-	/* Room again: the retried line is whole and follows the first. */
-	rl.rlim_cur = rl.rlim_max;
-	ASSERT_EQ(0, setrlimit(RLIMIT_FSIZE, &rl));
-	ASSERT_EQ(0, jsonlog_write(jl, &self->a, "new"));
-	jsonlog_close(jl);
-	text = slurp(self->path, &len);
-	ASSERT_NE(NULL, text);
-	EXPECT_EQ(2 * strlen(line), len);
-	EXPECT_EQ(0, strncmp(text, line, strlen(line)));
-	EXPECT_STREQ(line, text + strlen(line));
-	free(text);
-	free(line);
-}
-
-TEST(jsonlog_full_disk_is_enospc)
-{
-	struct jsonlog *jl;
-	struct alert a;
-
-	if (access("/dev/full", W_OK))
-		SKIP(return, "/dev/full is not writable here");
-	make_alert(&a);
-	ASSERT_EQ(0, jsonlog_open(&jl, "/dev/full"));
-	EXPECT_EQ(-ENOSPC, jsonlog_write(jl, &a, "new"));
-	jsonlog_close(jl);
-	alert_free(&a);
-}
-
-TEST_F(jsonlog, reopen_follows_rotation)
-{
-	char rotated[160], *line, *text;
-	struct jsonlog *jl;
-	size_t len;
-
-	snprintf(rotated, sizeof(rotated), "%s/rotated.json", self->dir);
-	line = golden_line("update");
-	ASSERT_NE(NULL, line);
-	ASSERT_EQ(0, jsonlog_open(&jl, self->path));
-	ASSERT_EQ(0, jsonlog_write(jl, &self->a, "update"));
-	ASSERT_EQ(0, rename(self->path, rotated));
-	ASSERT_EQ(0, jsonlog_reopen(jl));
-	ASSERT_EQ(0, jsonlog_write(jl, &self->a, "update"));
-	jsonlog_close(jl);
-	text = slurp(rotated, &len);
-	ASSERT_NE(NULL, text);
-	EXPECT_STREQ(line, text);
-	free(text);
-	text = slurp(self->path, &len);
-	ASSERT_NE(NULL, text);
-	EXPECT_STREQ(line, text);
-	free(text);
-	free(line);
-}
-
-/* Writers in several processes: every line must still parse on its own. */
-TEST_F(jsonlog, concurrent_writers_never_interleave)
-{
-	const int writers = 4, lines = 200;
-	char *text, *p, *nl;
-	struct jsonlog *jl;
-	int i, n = 0, status;
-	size_t len;
-	pid_t pid;
-
-	/* Long lines make a torn write likely if it could happen. */
-	memset(self->a.cmdline, 'x', ALERT_CMDLINE_LEN - 1);
-	for (i = 0; i < writers; i++) {
-		pid = fork();
-		ASSERT_LE(0, pid);
-		if (!pid) {
-			if (jsonlog_open(&jl, self->path))
-				_exit(1);
-			for (n = 0; n < lines; n++)
-				if (jsonlog_write(jl, &self->a, "new"))
-					_exit(2);
-			jsonlog_close(jl);
-			alert_free(&self->a);
-			_exit(0);
-		}
-	}
-	for (i = 0; i < writers; i++) {
-		ASSERT_LT(0, wait(&status));
-		ASSERT_TRUE(WIFEXITED(status));
-		ASSERT_EQ(0, WEXITSTATUS(status));
-	}
-	text = slurp(self->path, &len);
-	ASSERT_NE(NULL, text);
-	for (p = text; (nl = strchr(p, '\n')); p = nl + 1, n++) {
-		struct json_object *obj;
-
-		*nl = '\0';
-		obj = parse_strict(p);
-		ASSERT_NE(NULL, obj);
-		json_object_put(obj);
-	}
-	EXPECT_EQ('\0', *p);
-	EXPECT_EQ(writers * lines, n);
-	free(text);
 }
 
 TEST_HARNESS_MAIN
