@@ -119,6 +119,12 @@ done
 for m in $(find /usr/lib -path '*/rsyslog/*.so' 2>/dev/null); do
 	copy_elf "$m" "$m"
 done
+# glibc dlopen()s libgcc_s to unwind a thread in pthread_exit(), which
+# rsyslogd's workers call when it stops: without it, an abort at SIGTERM.
+gcc_s=$(ldconfig -p | sed -n 's/^[[:space:]]*libgcc_s\.so\.1 (libc6,x86-64) => //p' |
+	head -n1)
+[ -n "$gcc_s" ] || die "libgcc_s.so.1 not found (ldconfig -p)"
+copy_elf "$gcc_s" "$gcc_s"
 
 # The suite, laid out as in the source tree: /exfilmon/{build,tests/run.sh}.
 ex=/exfilmon
