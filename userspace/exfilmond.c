@@ -171,26 +171,13 @@ static int add_config_watches(struct daemon *d)
 	return 0;
 }
 
-/*
- * Processes of these executables never take taint ([flow] opaque). Not
- * every system has every service, so a missing file is only a debug note.
- */
+/* Processes of these executables never take taint ([flow] opaque). */
 static void add_opaque(struct daemon *d)
 {
 	size_t i, nr = 0;
-	char err[1024];
-	int ret;
 
-	for (i = 0; i < d->cfg.nr_opaque; i++) {
-		ret = watchlist_add_opaque(&d->watches, d->cfg.opaque[i], err,
-					   sizeof(err));
-		if (!ret)
-			nr++;
-		else if (ret == -ENOENT || ret == -ENOTDIR)
-			log_debug("[flow] opaque: %s: skipped", err);
-		else
-			log_warn("[flow] opaque: %s", err);
-	}
+	for (i = 0; i < d->cfg.nr_opaque; i++)
+		nr += watchlist_mark_opaque(&d->watches, d->cfg.opaque[i]);
 	log_info("%zu of %zu opaque executable(s) found and marked", nr,
 		 d->cfg.nr_opaque);
 }

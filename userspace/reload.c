@@ -178,27 +178,17 @@ static size_t settle_watches(struct daemon *d, const struct config *nc)
 	return removed;
 }
 
-/*
- * Opaque executables: a missing one is skipped as at start (not every
- * system has every service), so this step never fails the reload.
- */
+/* Opaque executables: a missing one is skipped, as at start. */
 static void update_opaque(struct daemon *d, const struct config *nc)
 {
-	char why[1024];
 	size_t i;
-	int ret;
 
 	for (i = 0; i < d->cfg.nr_opaque; i++)
 		if (!in_list(nc->opaque, nc->nr_opaque, d->cfg.opaque[i]))
 			watchlist_rm_opaque(&d->watches, d->cfg.opaque[i]);
-	for (i = 0; i < nc->nr_opaque; i++) {
-		if (in_list(d->cfg.opaque, d->cfg.nr_opaque, nc->opaque[i]))
-			continue;
-		ret = watchlist_add_opaque(&d->watches, nc->opaque[i], why,
-					   sizeof(why));
-		if (ret && ret != -ENOENT && ret != -ENOTDIR)
-			log_warn("reload: [flow] opaque: %s", why);
-	}
+	for (i = 0; i < nc->nr_opaque; i++)
+		if (!in_list(d->cfg.opaque, d->cfg.nr_opaque, nc->opaque[i]))
+			watchlist_mark_opaque(&d->watches, nc->opaque[i]);
 }
 
 static int reload(struct daemon *d, char *err, size_t errlen)

@@ -361,6 +361,20 @@ int watchlist_add_opaque(struct watchlist *wl, const char *path, char *err,
 	return 0;
 }
 
+int watchlist_mark_opaque(struct watchlist *wl, const char *path)
+{
+	char err[1024];
+	int ret = watchlist_add_opaque(wl, path, err, sizeof(err));
+
+	if (!ret)
+		return 1;
+	if (ret == -ENOENT || ret == -ENOTDIR)
+		log_debug("[flow] opaque: %s: skipped", err);
+	else
+		log_warn("[flow] opaque: %s", err);
+	return 0;
+}
+
 int watchlist_rm_opaque(struct watchlist *wl, const char *path)
 {
 	struct watch_opaque *o;

@@ -67,6 +67,12 @@ const struct watch_entry *watchlist_find(const struct watchlist *wl,
 int watchlist_add_opaque(struct watchlist *wl, const char *path, char *err,
 			 size_t errlen);
 
+/*
+ * watchlist_add_opaque() for a configured [flow] opaque path: not every
+ * system has every service, so a missing one is a debug note and any
+ * other failure a warning. 1 when marked, else 0.
+ */
+int watchlist_mark_opaque(struct watchlist *wl, const char *path);
 /* Stop marking the executable at path opaque. 0 or -ENOENT. */
 int watchlist_rm_opaque(struct watchlist *wl, const char *path);
 /* Handle pending inotify events (new subdirectories). */
