@@ -53,7 +53,7 @@ TEST_HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard
 # test objects are intermediate files: keep them between runs
 .SECONDARY:
 .PHONY: all deps check tests demo clean module module-clean dkms-install \
-	vmcheck install uninstall deb
+	vmcheck install uninstall deb bench bench-build
 
 all: $(PROGS:%=$(BUILD)/%)
 
@@ -117,6 +117,32 @@ $(BUILD)/tests/%: tests/%.c $(TEST_LIB_OBJS) $(BUILD)/libcore.a \
 $(BUILD)/tests/helpers/uring_exfil: LDLIBS += -luring
 
 tests: all $(TEST_BINS) $(TEST_HELPERS)
+
+# `make bench`: exfilbench and its workload programs (bench/README.md).
+# BENCH_QUICK=1 only checks that every part runs and gives numbers.
+BENCH_SRCS	:= $(wildcard bench/*.c)
+BENCH_WORK	:= $(patsubst bench/work/%.c,$(BUILD)/bench/work/%,$(wildcard bench/work/*.c))
+BENCH_ARGS	:= $(if $(filter 1,$(BENCH_QUICK)),--quick \
+		     --out $(BUILD)/bench/results/quick.json) $(BENCH_FLAGS)
+
+$(BUILD)/bench/exfilbench: $(BENCH_SRCS) bench/bench.h $(TEST_LIB_OBJS) \
+			   $(BUILD)/libcore.a $(KSFT)/kselftest_harness.h
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(TEST_CFLAGS) -Ibench -DBENCH_PEERS_DIR=\"$(CURDIR)/bench/peers\" \
+		$(LDFLAGS) $(BENCH_SRCS) \
+		$(TEST_LIB_OBJS) $(BUILD)/libcore.a $(LDLIBS) -lm -o $@
+
+$(BUILD)/bench/work/%: bench/work/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+bench-build: all $(BUILD)/bench/exfilbench $(BENCH_WORK)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)bench/run.sh $(BUILD) $(BENCH_ARGS)
 
 check: deps
 	$(Q)$(MAKE) --no-print-directory tests

@@ -16,7 +16,7 @@ linux-headers-amd64 sparse dkms dwarves
 socat netcat-openbsd curl gnupg xxd openssl liburing-dev rsyslog dbus-daemon
 dbus-bin
 lintian debhelper dh-dkms fakeroot dpkg-dev python3-jsonschema logrotate
-bash-completion man-db strace git"
+bash-completion man-db strace git auditd bpftrace"
 
 missing=
 for p in $PKGS; do

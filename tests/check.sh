@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
 # make check: the host suite, then the same suite inside Debian's 6.1 and
-# 6.12 kernels (eBPF and exfilmon.ko; scripts/vm/vmcheck.sh). The last line
-# sums both: "N passed, N failed, N skipped".
+# 6.12 kernels (eBPF and exfilmon.ko; scripts/vm/vmcheck.sh), then
+# `make bench BENCH_QUICK=1`, which checks that every benchmark runs and
+# gives numbers (not what they are). The last line sums all three:
+# "N passed, N failed, N skipped".
 set -u
 build=${1:-build}
 logdir=$build/tests/logs
@@ -23,8 +25,18 @@ else
 	scripts/vm/vmcheck.sh "$build" 2>&1 | tee "$logdir/vm.summary"
 fi
 
+echo "# ==== make bench BENCH_QUICK=1: does every benchmark run?"
+if [ "${EXFILMON_SKIP_BENCH:-0}" = 1 ]; then
+	# for a quick local run only; CI never sets it
+	echo "# bench skipped: EXFILMON_SKIP_BENCH=1"
+	echo "0 passed, 0 failed, 0 skipped" >"$logdir/bench.summary"
+else
+	${MAKE:-make} --no-print-directory BUILD="$build" bench BENCH_QUICK=1 \
+		2>&1 | tee "$logdir/bench.summary"
+fi
+
 pass=0 fail=0 skip=0
-for part in host vm; do
+for part in host vm bench; do
 	set -- $(total "$logdir/$part.summary")
 	if [ $# -ne 3 ]; then
 		echo "not ok $part: no totals (see above)"

@@ -17,6 +17,8 @@
 #                         sensor/test_sensor" (default: all of
 #                         BUILD/tests/*/test_*)
 #   VMCHECK_CYCLES        insmod/rmmod cycles (default 100)
+#   VMCHECK_BENCH         quick or full: the guest runs exfilbench with
+#                         both sensors instead of the suite (make bench)
 #
 # The programs are linked dynamically: Debian ships no libsystemd.a (nor a
 # static libbpf with its libelf/zstd chain), so the libraries are copied
@@ -134,7 +136,9 @@ for p in exfilmond exfilctl; do
 done
 mkdir -p "$stage$ex/tests"
 cp "$repo/tests/run.sh" "$stage$ex/tests/run.sh"
-if [ -n "${VMCHECK_TESTS:-}" ]; then
+if [ -n "${VMCHECK_BENCH:-}" ]; then
+	tests=	# the guest runs only the benchmark
+elif [ -n "${VMCHECK_TESTS:-}" ]; then
 	tests=
 	for t in $VMCHECK_TESTS; do
 		[ -x "$build/tests/$t" ] || die "$build/tests/$t missing (VMCHECK_TESTS)"
@@ -151,6 +155,16 @@ for t in $tests $(ls "$build"/tests/helpers/* 2>/dev/null || true); do
 	[ -x "$t" ] || continue
 	copy_elf "$t" "$ex/build/${t#"$build"/}"
 done
+
+# make bench: exfilbench and its workload programs, when built
+if [ -n "${VMCHECK_BENCH:-}" ]; then
+	[ -x "$build/bench/exfilbench" ] ||
+		die "$build/bench/exfilbench missing (make bench-build)"
+	for p in "$build/bench/exfilbench" "$build"/bench/work/*; do
+		[ -f "$p" ] && [ -x "$p" ] || continue
+		copy_elf "$p" "$ex/build/${p#"$build"/}"
+	done
+fi
 
 # The kernel's own modules, in load order, and ours.
 cp "$kdir/modules/load" "$stage/lib/modules/$kver/load"
@@ -188,6 +202,7 @@ KMOD_KO='$( [ -n "${VMCHECK_KO:-}" ] && echo "$ex/exfilmon.ko")'
 KMOD_REASON='$(echo "${VMCHECK_KMOD_REASON:-}" | tr -d "'")'
 REQUIRE_KMOD='${VMCHECK_REQUIRE_KMOD:-0}'
 CYCLES='${VMCHECK_CYCLES:-100}'
+BENCH='${VMCHECK_BENCH:-}'
 EOF
 
 cp "$repo/tests/vm/init" "$stage/init"

@@ -24,6 +24,8 @@
 #                         the harness)
 #   VMCHECK_QEMU_CPU      qemu -cpu model (default max)
 #   VMCHECK_GUEST_MODULES the kernel's modules the guest loads (default veth)
+#   VMCHECK_BENCH         quick or full: instead of the suite, the guest runs
+#                         exfilbench with exfilmon.ko and eBPF (bench/run.sh)
 set -u
 
 build=${1:-build}
