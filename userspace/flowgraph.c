@@ -221,7 +221,9 @@ static void set_names(struct pnode *n, const char *comm, const char *exe)
 		copy_str(n->comm0, sizeof(n->comm0), comm);
 		set_name(&n->exe0, exe ? exe : "");
 	}
-	copy_str(n->comm, sizeof(n->comm), comm);
+	/* most records repeat the names the node has: no copy then */
+	if (strncmp(n->comm, comm, sizeof(n->comm) - 1))
+		copy_str(n->comm, sizeof(n->comm), comm);
 	set_name(&n->exe, exe ? exe : "");
 }
 
