@@ -12,6 +12,47 @@
 
 #define to_proc(n) ((struct proc_info *)(n))
 
+/* An image holding copies of exe and cmdline; NULL when out of memory. */
+static struct proc_image *image_new(const char *exe, const char *cmdline)
+{
+	size_t le = strlen(exe) + 1, lc = strlen(cmdline) + 1;
+	struct proc_image *img = malloc(sizeof(*img) + le + lc);
+
+	if (!img)
+		return NULL;
+	img->refs = 1;
+	memcpy(img->exe, exe, le);
+	memcpy(img->exe + le, cmdline, lc);
+	img->cmdline = img->exe + le;
+	return img;
+}
+
+static struct proc_image *image_get(struct proc_image *img)
+{
+	if (img)
+		img->refs++;
+	return img;
+}
+
+static void image_put(struct proc_image *img)
+{
+	if (img && !--img->refs)
+		free(img);
+}
+
+/* p now runs img (whose reference it takes over). */
+static void proc_set_image(struct proc_info *p, struct proc_image *img)
+{
+	image_put(p->img);
+	p->img = img;
+}
+
+static void proc_free(struct proc_info *p)
+{
+	image_put(p->img);
+	free(p);
+}
+
 int proctree_init(struct proctree *pt, uint64_t linger_ns)
 {
 	pt->linger_ns = linger_ns;
@@ -26,7 +67,7 @@ void proctree_destroy(struct proctree *pt)
 
 	for (n = hashtab_first(&pt->by_pid, &i); n; n = next) {
 		next = hashtab_next(&pt->by_pid, n, &i);
-		free(n);
+		proc_free(to_proc(n));
 	}
 	hashtab_destroy(&pt->by_pid);
 }
@@ -63,6 +104,7 @@ static struct proc_info *proc_slot(struct proctree *pt, uint32_t pid,
 	}
 	if (p) {
 		hashtab_remove(&pt->by_pid, &p->node);
+		image_put(p->img);
 		memset(p, 0, sizeof(*p));
 	} else {
 		p = calloc(1, sizeof(*p));
@@ -104,17 +146,15 @@ void proctree_fork(struct proctree *pt, const struct exfilmon_rec_fork *r)
 	memcpy(p->comm, r->comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = '\0';
 	/* a fork runs the parent's image until it execs */
-	if (parent && parent != p) {
-		memcpy(p->exe, parent->exe, sizeof(p->exe));
-		memcpy(p->cmdline, parent->cmdline, sizeof(p->cmdline));
-	}
+	if (parent && parent != p)
+		proc_set_image(p, image_get(parent->img));
 }
 
 void proctree_exec(struct proctree *pt, const struct exfilmon_rec_exec *r)
 {
 	struct proc_info *p = proc_slot(pt, r->hdr.proc.tgid,
 					r->hdr.proc.start_ns);
-	char path[64], exe[EXFILMON_PATH_LEN];
+	char path[64], exe[EXFILMON_PATH_LEN], cmdline[ALERT_CMDLINE_LEN];
 	ssize_t n;
 
 	if (!p)
@@ -123,18 +163,20 @@ void proctree_exec(struct proctree *pt, const struct exfilmon_rec_exec *r)
 	p->uid = r->uid;
 	memcpy(p->comm, r->comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = '\0';
-	memcpy(p->exe, r->exe, sizeof(p->exe));
-	p->exe[sizeof(p->exe) - 1] = '\0';
 	/* the sensor sees the path as passed to execve(), maybe relative:
 	 * the kernel's own link is better while the process lives */
 	snprintf(path, sizeof(path), "/proc/%u/exe", r->hdr.proc.tgid);
 	n = readlink(path, exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
-		memcpy(p->exe, exe, n + 1);
+	} else {
+		n = sizeof(r->exe) < sizeof(exe) ? sizeof(r->exe) : sizeof(exe);
+		memcpy(exe, r->exe, n);
+		exe[n - 1] = '\0';
 	}
-	join_args(p->cmdline, sizeof(p->cmdline), r->args,
+	join_args(cmdline, sizeof(cmdline), r->args,
 		  r->args_len < sizeof(r->args) ? r->args_len : sizeof(r->args));
+	proc_set_image(p, image_new(exe, cmdline));
 }
 
 void proctree_exit(struct proctree *pt, const struct exfilmon_rec_exit *r)
@@ -156,7 +198,7 @@ void proctree_expire(struct proctree *pt, uint64_t now_ns)
 		next = hashtab_next(&pt->by_pid, n, &i);
 		if (p->exit_ns && now_ns - p->exit_ns > pt->linger_ns) {
 			hashtab_remove(&pt->by_pid, n);
-			free(p);
+			proc_free(p);
 		}
 	}
 }
@@ -183,6 +225,7 @@ static int read_small(const char *path, char *buf, size_t size)
  */
 static void scan_one(struct proctree *pt, uint32_t pid)
 {
+	char exe[EXFILMON_PATH_LEN], cmdline[ALERT_CMDLINE_LEN];
 	char path[64], buf[4096], *s;
 	unsigned long long start = 0;
 	unsigned int ppid = 0;
@@ -213,12 +256,14 @@ static void scan_one(struct proctree *pt, uint32_t pid)
 	if (read_small(path, p->comm, sizeof(p->comm)) > 0)
 		p->comm[strcspn(p->comm, "\n")] = '\0';
 	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
-	n = readlink(path, p->exe, sizeof(p->exe) - 1);
-	p->exe[n > 0 ? n : 0] = '\0';
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
 	n = read_small(path, buf, sizeof(buf));
+	cmdline[0] = '\0';
 	if (n > 0)
-		join_args(p->cmdline, sizeof(p->cmdline), buf, n);
+		join_args(cmdline, sizeof(cmdline), buf, n);
+	proc_set_image(p, image_new(exe, cmdline));
 	snprintf(path, sizeof(path), "/proc/%u/status", pid);
 	if (read_small(path, buf, sizeof(buf)) > 0) {
 		s = strstr(buf, "\nUid:");
@@ -277,8 +322,8 @@ int proctree_describe(struct proctree *pt, uint32_t pid, struct alert *a,
 		a->ppid = p->ppid;
 		a->uid = p->uid;
 		memcpy(a->comm, p->comm, sizeof(a->comm));
-		memcpy(a->exe, p->exe, sizeof(a->exe));
-		memcpy(a->cmdline, p->cmdline, sizeof(a->cmdline));
+		snprintf(a->exe, sizeof(a->exe), "%s", proc_exe(p));
+		snprintf(a->cmdline, sizeof(a->cmdline), "%s", proc_cmdline(p));
 	}
 	if (!getpwuid_r(a->uid, &pw, pwbuf, sizeof(pwbuf), &res) && res)
 		snprintf(a->user, sizeof(a->user), "%s", pw.pw_name);
@@ -297,7 +342,7 @@ int proctree_describe(struct proctree *pt, uint32_t pid, struct alert *a,
 		ap->ppid = p->ppid;
 		ap->uid = p->uid;
 		memcpy(ap->comm, p->comm, sizeof(ap->comm));
-		memcpy(ap->exe, p->exe, sizeof(ap->exe));
+		snprintf(ap->exe, sizeof(ap->exe), "%s", proc_exe(p));
 		if (!p->ppid || p->ppid == p->pid)
 			break;
 		p = proctree_get(pt, p->ppid);

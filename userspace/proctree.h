@@ -13,6 +13,17 @@
 #include "hashtab.h"
 #include "alert.h"
 
+/*
+ * What a process runs. A fork shares its parent's until it execs: the
+ * table holds every process on the machine, and a server's 10,000 workers
+ * then cost one copy of its path and command line, not 1.3 KiB each.
+ */
+struct proc_image {
+	unsigned int refs;
+	const char *cmdline;		/* args joined by spaces, after exe */
+	char exe[];
+};
+
 struct proc_info {
 	struct hashtab_node node;
 	uint32_t pid;			/* the key */
@@ -22,9 +33,19 @@ struct proc_info {
 	uint64_t exit_ns;		/* 0 while alive, CLOCK_BOOTTIME */
 	int approx;			/* from /proc: start_ns is rounded */
 	char comm[EXFILMON_COMM_LEN];
-	char exe[EXFILMON_PATH_LEN];
-	char cmdline[ALERT_CMDLINE_LEN];	/* args joined by spaces */
+	struct proc_image *img;		/* NULL: not known */
 };
+
+/* The process's executable and command line; "" when not known. */
+static inline const char *proc_exe(const struct proc_info *p)
+{
+	return p->img ? p->img->exe : "";
+}
+
+static inline const char *proc_cmdline(const struct proc_info *p)
+{
+	return p->img ? p->img->cmdline : "";
+}
 
 struct proctree {
 	struct hashtab by_pid;

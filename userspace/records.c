@@ -64,7 +64,7 @@ static void names(struct daemon *d, const struct exfilmon_pkey *k,
 	struct proc_info *p = proctree_find(&d->procs, k);
 
 	*comm = p ? p->comm : NULL;
-	*exe = p ? p->exe : NULL;
+	*exe = p ? proc_exe(p) : NULL;
 }
 
 static void on_io(struct daemon *d, const struct exfilmon_rec_io *io)
