@@ -7,6 +7,13 @@
  * evicted tainted process would lose its bytes. A full table refuses the
  * insert instead, and the refusal is counted (EXFILMON_STAT_*_FULL) along
  * with the bytes it cost.
+ *
+ * The hash maps are not preallocated (BPF_F_NO_PREALLOC): sized for the
+ * busiest machine, preallocated they cost 41 MiB of kernel memory on
+ * every machine, mostly empty. Allocated on insert they cost what is in
+ * them, plus 16 bytes a bucket. Tracing programs may use them since 6.1
+ * (bpf_mem_alloc serves any context); only an insert pays the allocation,
+ * the lookups on the hot path do not change.
  */
 #ifndef EXFILMON_BPF_MAPS_H
 #define EXFILMON_BPF_MAPS_H
@@ -15,6 +22,7 @@
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, struct exfilmon_file_key);
 	__type(value, struct exfilmon_obj);
@@ -23,6 +31,7 @@ struct {
 /* Pipes, sockets and loopback flows holding taint not read yet. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 16384);
 	__type(key, struct exfilmon_file_key);
 	__type(value, struct exfilmon_obj);
@@ -30,6 +39,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 16384);
 	__type(key, struct exfilmon_pkey);
 	__type(value, struct exfilmon_proc);
@@ -37,6 +47,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, struct exfilmon_read_key);
 	__type(value, struct exfilmon_count);
@@ -45,6 +56,7 @@ struct {
 /* (process, object) -> taint the process carried into the object */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, struct exfilmon_read_key);
 	__type(value, struct exfilmon_count);
@@ -52,6 +64,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, struct exfilmon_send_key);
 	__type(value, struct exfilmon_count);
