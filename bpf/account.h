@@ -42,7 +42,8 @@ struct xfer {
 	__u32 op;	/* EXFILMON_OP_* */
 	__u32 chan;	/* EXFILMON_CHAN_* of a carry */
 	__u32 when;	/* XFER_*: what this hook may account */
-	__u32 pad;
+	__u32 ulen;	/* of uaddr */
+	const void *uaddr;	/* a send's sockaddr in user memory, or NULL */
 };
 
 /*
@@ -109,7 +110,7 @@ static __noinline void emit_io(const struct exfilmon_pkey *pkey, __u64 now,
 		r->peer = *io->peer;
 	else
 		__builtin_memset(&r->peer, 0, sizeof(r->peer));
-	bpf_ringbuf_submit(r, 0);
+	ring_submit(r, now);
 	stat_add(EXFILMON_STAT_EVENTS, 1);
 }
 

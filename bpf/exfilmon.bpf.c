@@ -80,7 +80,7 @@ static __noinline void read_file(struct task_struct *t, __u32 op,
 	if (ret <= 0 || !f)
 		return;
 	inode = BPF_CORE_READ(f, f_inode);
-	mode = inode_mode(inode);
+	mode = inode_mode_key(inode, &key);
 	if (mode == S_IFREG) {
 		o = file_watch(f, inode, &key);
 		if (!o)
@@ -110,35 +110,29 @@ static __always_inline void on_read(__u32 op, __u32 fd, long ret)
 }
 
 /*
- * t writes x->n bytes to f; uaddr is the caller's sockaddr, if any. Only a
- * tracked (tainted) process goes past the first lookup: sends count and
- * taint moves only from there. x->when says which targets this hook
- * accounts (XFER_STREAM at syscall entry, XFER_EXACT at exit).
+ * The tracked (tainted) process p (key pkey) writes x->n bytes to f;
+ * x->uaddr is its sockaddr, if any: sends count and taint moves only from
+ * tracked processes, which the callers have looked up already. x->when
+ * says which targets this hook accounts (XFER_STREAM at syscall entry,
+ * XFER_EXACT at exit).
  */
-static __noinline void write_file(struct task_struct *t, struct file *f,
-				  struct xfer *x, const void *uaddr, __u32 ulen)
+static __noinline void write_file(struct exfilmon_proc *p,
+				  const struct exfilmon_pkey *pkey,
+				  struct file *f, struct xfer *x)
 {
 	struct exfilmon_file_key key;
-	struct exfilmon_pkey pkey;
 	struct exfilmon_dest dest = {};
-	struct exfilmon_proc *p;
 	struct sock *sk;
 	__u32 mode;
 
-	if (!f)
-		return;
-	/* the hot path: a process that never touched watched data stops at
-	 * this one lookup */
-	task_pkey(t, &pkey);
-	p = bpf_map_lookup_elem(&procs, &pkey);
-	if (!p)
+	if (!f || !p || !pkey || !x)
 		return;
 	mode = inode_mode(BPF_CORE_READ(f, f_inode));
 	if (mode == S_IFREG) {
 		if (!(x->when & XFER_EXACT))
 			return;
 		x->chan = EXFILMON_CHAN_FILE;
-		carry_file(p, &pkey, f, x);
+		carry_file(p, pkey, f, x);
 		return;
 	}
 	if (mode == S_IFIFO) {
@@ -146,7 +140,7 @@ static __noinline void write_file(struct task_struct *t, struct file *f,
 			return;
 		inode_key(BPF_CORE_READ(f, f_inode), &key);
 		x->chan = EXFILMON_CHAN_PIPE;
-		carry_stream(p, &pkey, &key, x);
+		carry_stream(p, pkey, &key, x);
 		return;
 	}
 	if (mode != S_IFSOCK)
@@ -165,46 +159,78 @@ static __noinline void write_file(struct task_struct *t, struct file *f,
 		key.dev = EXFILMON_KEY_TAG_UNIX;
 		key.ino = (__u64)peer;
 		x->chan = EXFILMON_CHAN_UNIX;
-		carry_stream(p, &pkey, &key, x);
+		carry_stream(p, pkey, &key, x);
 		return;
 	}
 	sk = inet_sock_of(sk);
 	if (!sk)
 		return;
-	dest_of_send(sk, uaddr, ulen, &dest);
+	dest_of_send(sk, x->uaddr, x->ulen, &dest);
 	if (dest_is_loopback(&dest)) {
 		if (!(x->when & XFER_STREAM))
 			return;
 		inet_key_of_send(sk, &dest, &key);
 		x->chan = dest.proto == EXFILMON_PROTO_TCP ?
 			  EXFILMON_CHAN_TCP : EXFILMON_CHAN_UDP;
-		carry_stream(p, &pkey, &key, x);
+		carry_stream(p, pkey, &key, x);
 		return;
 	}
 	if (x->when & XFER_EXACT)
-		account_send(x->op, p, &pkey, &dest, x->n);
+		account_send(x->op, p, pkey, &dest, x->n);
+}
+
+/* The current process's entry (and key) if it is tracked, else NULL. */
+static __always_inline struct exfilmon_proc *
+current_proc(struct exfilmon_pkey *pkey)
+{
+	current_pkey(pkey);
+	return bpf_map_lookup_elem(&procs, pkey);
+}
+
+/* Is the current process tracked? The send hooks' first test. */
+static __always_inline bool current_tracked(void)
+{
+	struct exfilmon_pkey pkey;
+
+	return current_proc(&pkey);
 }
 
 /* At syscall exit: ret bytes were written to fd. */
 static __always_inline void on_send(__u32 op, __u32 fd, long ret,
 				    const void *uaddr, __u32 ulen)
 {
-	struct xfer x = { .n = ret, .op = op, .when = XFER_EXACT };
+	struct xfer x = {
+		.n = ret, .op = op, .when = XFER_EXACT, .uaddr = uaddr,
+		.ulen = ulen,
+	};
+	struct exfilmon_pkey pkey;
+	struct exfilmon_proc *p;
 
-	if (ret > 0)
-		write_file(bpf_get_current_task_btf(), fd_file(fd), &x, uaddr,
-			   ulen);
+	if (ret <= 0)
+		return;
+	/* the hot path: a process that never touched watched data stops at
+	 * this one lookup, before any fd lookup */
+	p = current_proc(&pkey);
+	if (p)
+		write_file(p, &pkey, fd_file(fd), &x);
 }
 
 /* At syscall entry: up to n bytes are about to be written to fd. */
 static __always_inline void on_write_enter(__u32 op, __u32 fd, __u64 n,
 					   const void *uaddr, __u32 ulen)
 {
-	struct xfer x = { .n = n, .op = op, .when = XFER_STREAM };
+	struct xfer x = {
+		.n = n, .op = op, .when = XFER_STREAM, .uaddr = uaddr,
+		.ulen = ulen,
+	};
+	struct exfilmon_pkey pkey;
+	struct exfilmon_proc *p;
 
-	if (n)
-		write_file(bpf_get_current_task_btf(), fd_file(fd), &x, uaddr,
-			   ulen);
+	if (!n)
+		return;
+	p = current_proc(&pkey);
+	if (p)
+		write_file(p, &pkey, fd_file(fd), &x);
 }
 
 /* Per-CPU sum for iov_total()'s loop: the verifier does not track a map
@@ -245,16 +271,17 @@ static __always_inline __u64 iov_total(const struct iovec *iov, __u64 cnt)
 	return *c.sum;
 }
 
-/* Is the current process tracked? The entry hooks' first test. */
-static __always_inline bool current_tracked(void)
-{
-	struct exfilmon_pkey pkey;
-
-	current_pkey(&pkey);
-	return bpf_map_lookup_elem(&procs, &pkey);
+/* on_write_enter() looks the caller up itself */
+#define ENTER_TP(name, body)						\
+SEC("tracepoint/syscalls/sys_enter_" #name)				\
+int tp_enter_##name(struct trace_event_raw_sys_enter *ctx)		\
+{									\
+	body;								\
+	return 0;							\
 }
 
-#define ENTER_TP(name, body)						\
+/* summing the iovecs costs a loop: only for a tracked caller */
+#define ENTER_IOV_TP(name, body)					\
 SEC("tracepoint/syscalls/sys_enter_" #name)				\
 int tp_enter_##name(struct trace_event_raw_sys_enter *ctx)		\
 {									\
@@ -270,15 +297,15 @@ ENTER_TP(sendto, on_write_enter(EXFILMON_OP_SENDTO, ctx->args[0],
 				ctx->args[2], (const void *)ctx->args[4],
 				ctx->args[5]))
 /* writev(fd, iov, cnt) and pwritev*(fd, iov, cnt, ...) */
-ENTER_TP(writev, on_write_enter(EXFILMON_OP_WRITEV, ctx->args[0],
-				iov_total((void *)ctx->args[1], ctx->args[2]),
-				NULL, 0))
-ENTER_TP(pwritev, on_write_enter(EXFILMON_OP_WRITEV, ctx->args[0],
-				 iov_total((void *)ctx->args[1], ctx->args[2]),
-				 NULL, 0))
-ENTER_TP(pwritev2, on_write_enter(EXFILMON_OP_WRITEV, ctx->args[0],
-				  iov_total((void *)ctx->args[1],
-					    ctx->args[2]), NULL, 0))
+ENTER_IOV_TP(writev, on_write_enter(EXFILMON_OP_WRITEV, ctx->args[0],
+				    iov_total((void *)ctx->args[1], ctx->args[2]),
+				    NULL, 0))
+ENTER_IOV_TP(pwritev, on_write_enter(EXFILMON_OP_WRITEV, ctx->args[0],
+				     iov_total((void *)ctx->args[1], ctx->args[2]),
+				     NULL, 0))
+ENTER_IOV_TP(pwritev2, on_write_enter(EXFILMON_OP_WRITEV, ctx->args[0],
+				      iov_total((void *)ctx->args[1],
+					        ctx->args[2]), NULL, 0))
 /* splice(in, off_in, out, off_out, len, flags); sendfile(out, in, off, n) */
 ENTER_TP(splice, on_write_enter(EXFILMON_OP_SPLICE, ctx->args[2],
 				ctx->args[4], NULL, 0))
@@ -402,9 +429,12 @@ SEC("tracepoint/syscalls/sys_exit_copy_file_range")
 int tp_exit_copy_file_range(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = syscall_regs();
+	/* once: clang would otherwise keep ctx + 16 across the calls,
+	 * a modified ctx pointer the verifier refuses */
+	long ret = ctx->ret;
 
-	on_read(EXFILMON_OP_COPY_FILE_RANGE, SYSCALL_ARG1(regs), ctx->ret);
-	on_send(EXFILMON_OP_COPY_FILE_RANGE, SYSCALL_ARG3(regs), ctx->ret,
+	on_read(EXFILMON_OP_COPY_FILE_RANGE, SYSCALL_ARG1(regs), ret);
+	on_send(EXFILMON_OP_COPY_FILE_RANGE, SYSCALL_ARG3(regs), ret,
 		NULL, 0);
 	return 0;
 }
@@ -521,9 +551,12 @@ SEC("tracepoint/syscalls/sys_exit_sendfile64")
 int tp_exit_sendfile64(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = syscall_regs();
+	/* once: clang would otherwise keep ctx + 16 across the calls,
+	 * a modified ctx pointer the verifier refuses */
+	long ret = ctx->ret;
 
-	on_read(EXFILMON_OP_SENDFILE, SYSCALL_ARG2(regs), ctx->ret);
-	on_send(EXFILMON_OP_SENDFILE, SYSCALL_ARG1(regs), ctx->ret, NULL, 0);
+	on_read(EXFILMON_OP_SENDFILE, SYSCALL_ARG2(regs), ret);
+	on_send(EXFILMON_OP_SENDFILE, SYSCALL_ARG1(regs), ret, NULL, 0);
 	return 0;
 }
 
@@ -532,9 +565,12 @@ SEC("tracepoint/syscalls/sys_exit_splice")
 int tp_exit_splice(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pt_regs *regs = syscall_regs();
+	/* once: clang would otherwise keep ctx + 16 across the calls,
+	 * a modified ctx pointer the verifier refuses */
+	long ret = ctx->ret;
 
-	on_read(EXFILMON_OP_SPLICE, SYSCALL_ARG1(regs), ctx->ret);
-	on_send(EXFILMON_OP_SPLICE, SYSCALL_ARG3(regs), ctx->ret, NULL, 0);
+	on_read(EXFILMON_OP_SPLICE, SYSCALL_ARG1(regs), ret);
+	on_send(EXFILMON_OP_SPLICE, SYSCALL_ARG3(regs), ret, NULL, 0);
 	return 0;
 }
 
@@ -665,8 +701,10 @@ int BPF_PROG(io_uring_complete, void *ctx_, void *req_)
 			.n = res, .op = EXFILMON_OP_IO_URING,
 			.when = XFER_STREAM | XFER_EXACT,
 		};
+		struct exfilmon_pkey pkey;
 
-		write_file(t, f, &x, NULL, 0);
+		task_pkey(t, &pkey);
+		write_file(bpf_map_lookup_elem(&procs, &pkey), &pkey, f, &x);
 		break;
 	}
 	}
@@ -723,7 +761,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent,
 	r->uid = BPF_CORE_READ(child, cred, uid.val);
 	r->pad = 0;
 	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), child->comm);
-	bpf_ringbuf_submit(r, 0);
+	ring_submit(r, now);
 	stat_add(EXFILMON_STAT_EVENTS, 1);
 	return 0;
 }
@@ -762,7 +800,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid,
 	r->args_len = 0;
 	if (len && !bpf_probe_read_user(r->args, len, (void *)start))
 		r->args_len = len;
-	bpf_ringbuf_submit(r, 0);
+	ring_submit(r, r->hdr.ts_ns);
 	stat_add(EXFILMON_STAT_EVENTS, 1);
 	return 0;
 }
@@ -805,7 +843,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 		r->tracked = 0;
 		__builtin_memset(&r->proc, 0, sizeof(r->proc));
 	}
-	bpf_ringbuf_submit(r, 0);
+	ring_submit(r, r->hdr.ts_ns);
 	stat_add(EXFILMON_STAT_EVENTS, 1);
 	return 0;
 }

@@ -17,6 +17,13 @@
  */
 __u64 streams_live;
 
+/*
+ * Set by the loader once a directory is watched: until then a read of an
+ * unwatched file stops after its own inode's lookup, without walking to
+ * its parent.
+ */
+__u32 watch_dirs;
+
 /* Is t running an executable configured opaque ([flow] opaque)? */
 static __always_inline bool task_opaque(struct task_struct *t)
 {
@@ -162,7 +169,7 @@ static __noinline void emit_derived(const struct exfilmon_pkey *pkey,
 	r->key = *key;
 	r->obj = *o;
 	file_path(f, r);
-	bpf_ringbuf_submit(r, 0);
+	ring_submit(r, now);
 	stat_add(EXFILMON_STAT_EVENTS, 1);
 }
 
@@ -190,6 +197,7 @@ derived_mark(struct inode *inode, const struct exfilmon_file_key *key,
  * derived mark. Opaque-executable entries are not data. A file first
  * matched through its directory is then watched by its own inode too, so a
  * hard link or a rename out of the directory does not shed the watch.
+ * key is f's own, which the caller has read already.
  */
 static __always_inline struct exfilmon_obj *
 file_watch(struct file *f, struct inode *inode, struct exfilmon_file_key *key)
@@ -197,13 +205,14 @@ file_watch(struct file *f, struct inode *inode, struct exfilmon_file_key *key)
 	struct exfilmon_file_key dir;
 	struct exfilmon_obj *w;
 
-	inode_key(inode, key);
 	w = bpf_map_lookup_elem(&watched, key);
 	if (w) {
 		if (w->flags & (EXFILMON_WATCH_FILE | EXFILMON_OBJ_DERIVED))
 			return derived_mark(inode, key, w);
 		return NULL;
 	}
+	if (!watch_dirs)
+		return NULL;
 	inode_key(BPF_CORE_READ(f, f_path.dentry, d_parent, d_inode), &dir);
 	w = bpf_map_lookup_elem(&watched, &dir);
 	if (!w || !(w->flags & EXFILMON_WATCH_DIR))
@@ -239,6 +248,7 @@ static __noinline void carry_file(struct exfilmon_proc *p,
 	struct exfilmon_obj *o;
 	__u64 now, amount;
 
+	inode_key(inode, &key);
 	o = file_watch(f, inode, &key);
 	if (o && !(o->flags & EXFILMON_OBJ_DERIVED))
 		return;

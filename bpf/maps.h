@@ -82,6 +82,37 @@ struct {
 	__uint(max_entries, 4 << 20);
 } events SEC(".maps");
 
+/*
+ * When a record wakes the daemon. A wakeup is an irq_work, a self-IPI (a
+ * VM exit under a hypervisor) that costs several times the rest of the
+ * record, and a process reading or sending in a loop would pay one on
+ * almost every call while the daemon keeps up. So a record asks for one
+ * only when none was asked for in the last RING_WAKE_GAP_NS, on any CPU;
+ * the daemon drains again RING_WAKE_GAP_NS after any drain that found
+ * records (exfilmond.c), which picks up those submitted quietly
+ * meanwhile. A ring a quarter full wakes it at once, long before a
+ * record could be dropped. The kernel module follows the same rule
+ * (module/ring.c).
+ */
+#define RING_WAKE_GAP_NS	(5 * 1000 * 1000)
+
+/* the last wakeup asked for; racing CPUs at worst both ask */
+__u64 ring_woken_ns;
+
+static __always_inline void ring_submit(void *rec, __u64 now)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (now - ring_woken_ns >= RING_WAKE_GAP_NS) {
+		ring_woken_ns = now;
+		flags = 0;	/* wakes the daemon if it waits */
+	} else if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
+		   bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4) {
+		flags = BPF_RB_FORCE_WAKEUP;
+	}
+	bpf_ringbuf_submit(rec, flags);
+}
+
 static __always_inline void stat_add(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);

@@ -22,9 +22,18 @@ static __always_inline void task_pkey(struct task_struct *t,
 	key->start_ns = BPF_CORE_READ(t, group_leader, start_time);
 }
 
+/*
+ * The current task is a BTF pointer: its fields are plain loads that the
+ * verifier guards (PROBE_MEM), not helper calls, which matters on the path
+ * every syscall of every process takes.
+ */
 static __always_inline void current_pkey(struct exfilmon_pkey *key)
 {
-	task_pkey(bpf_get_current_task_btf(), key);
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	key->tgid = t->tgid;
+	key->pad = 0;
+	key->start_ns = t->group_leader->start_time;
 }
 
 /*
@@ -39,18 +48,23 @@ static __always_inline struct pt_regs *syscall_regs(void)
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 }
 
-#define SYSCALL_ARG1(r) PT_REGS_PARM1_CORE_SYSCALL(r)
-#define SYSCALL_ARG2(r) PT_REGS_PARM2_CORE_SYSCALL(r)
-#define SYSCALL_ARG3(r) PT_REGS_PARM3_CORE_SYSCALL(r)
-#define SYSCALL_ARG4(r) PT_REGS_PARM4_CORE_SYSCALL(r)
-#define SYSCALL_ARG5(r) PT_REGS_PARM5_CORE_SYSCALL(r)
-/* libbpf 1.1 (Debian 12) stops at the fifth syscall argument */
+/* bpf_task_pt_regs() returns a BTF pointer: the registers are plain loads */
 #if defined(__TARGET_ARCH_x86)
-#define SYSCALL_ARG6(r) BPF_CORE_READ(r, r9)
+#define SYSCALL_ARG1(r) ((r)->di)
+#define SYSCALL_ARG2(r) ((r)->si)
+#define SYSCALL_ARG3(r) ((r)->dx)
+#define SYSCALL_ARG4(r) ((r)->r10)
+#define SYSCALL_ARG5(r) ((r)->r8)
+#define SYSCALL_ARG6(r) ((r)->r9)
 #elif defined(__TARGET_ARCH_arm64)
-#define SYSCALL_ARG6(r) BPF_CORE_READ(r, regs[5])
+#define SYSCALL_ARG1(r) ((r)->orig_x0)
+#define SYSCALL_ARG2(r) ((r)->regs[1])
+#define SYSCALL_ARG3(r) ((r)->regs[2])
+#define SYSCALL_ARG4(r) ((r)->regs[3])
+#define SYSCALL_ARG5(r) ((r)->regs[4])
+#define SYSCALL_ARG6(r) ((r)->regs[5])
 #else
-#error "exfilmon: sixth syscall argument register unknown for this arch"
+#error "exfilmon: syscall argument registers unknown for this arch"
 #endif
 
 /*
@@ -62,15 +76,17 @@ static __always_inline struct pt_regs *syscall_regs(void)
 static __always_inline struct file *fd_file(__u32 fd)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
+	struct fdtable *fdt = t->files->fdt;
 	struct file **fds;
 	struct file *f = NULL;
 
-	/* a negative int is a huge u32: refused like the kernel does */
-	if (fd >= BPF_CORE_READ(fdt, max_fds))
+	/* a negative int is a huge u32: refused like the kernel does; a
+	 * kernel thread's NULL files reads as a table of 0 fds */
+	if (fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_core_read(&f, sizeof(f), &fds[fd]);
+	fds = fdt->fd;
+	/* an array indexed by a variable: the one helper read left */
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
 	return f;
 }
 
@@ -84,6 +100,38 @@ static __always_inline void inode_key(struct inode *inode,
 static __always_inline __u32 inode_mode(struct inode *inode)
 {
 	return BPF_CORE_READ(inode, i_mode) & S_IFMT;
+}
+
+#define INODE_HEAD_MAX	128
+
+/*
+ * The type and key of the inode behind every read: i_mode, i_sb and i_ino
+ * sit near the start of struct inode, so one read of that block (its
+ * offsets from CO-RE) replaces three helper calls on the path each read()
+ * of each process takes. A layout that puts them further falls back to a
+ * read per field.
+ */
+static __noinline __u32 inode_mode_key(struct inode *inode,
+				       struct exfilmon_file_key *key)
+{
+	__u32 mode_off = bpf_core_field_offset(struct inode, i_mode);
+	__u32 sb_off = bpf_core_field_offset(struct inode, i_sb);
+	__u32 ino_off = bpf_core_field_offset(struct inode, i_ino);
+	__u64 head[INODE_HEAD_MAX / 8];
+	struct super_block *sb;
+
+	if (!key)
+		return 0;
+	if (mode_off > INODE_HEAD_MAX - 2 || sb_off > INODE_HEAD_MAX - 8 ||
+	    ino_off > INODE_HEAD_MAX - 8 ||
+	    bpf_probe_read_kernel(head, ino_off + 8, inode)) {
+		inode_key(inode, key);
+		return inode_mode(inode);
+	}
+	sb = *(struct super_block **)((char *)head + sb_off);
+	key->dev = BPF_CORE_READ(sb, s_dev);
+	key->ino = *(__u64 *)((char *)head + ino_off);
+	return *(__u16 *)((char *)head + mode_off) & S_IFMT;
 }
 
 #endif /* EXFILMON_BPF_TASK_H */

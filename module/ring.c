@@ -9,6 +9,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/irq_work.h>
+#include <linux/time64.h>
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/spinlock.h>
@@ -25,7 +26,19 @@ struct exfilmon_ring {
 	unsigned long head;		/* written by writers, under lock */
 	unsigned long tail;		/* written by the reader only */
 	struct irq_work wake;
+	u64 woken_ns;			/* the last wake-up asked for */
 };
+
+/*
+ * When a record wakes the reader: as the eBPF sensor does (bpf/maps.h,
+ * ring_submit()). The irq_work is a self-IPI, a VM exit under a
+ * hypervisor, that costs more than the rest of the record; a process
+ * reading in a loop would raise one on almost every call while the daemon
+ * keeps up. So a record raises it only when none was raised in the last
+ * RING_WAKE_GAP_NS, or when the ring is a quarter full; the daemon drains
+ * again that long after any drain that found records.
+ */
+#define RING_WAKE_GAP_NS	(5 * NSEC_PER_MSEC)
 
 static struct exfilmon_ring ring;
 
@@ -49,6 +62,7 @@ int exfilmon_ring_init(u32 ring_kib)
 	ring.size = (unsigned long)ring_kib * 1024;
 	ring.head = 0;
 	ring.tail = 0;
+	ring.woken_ns = 0;
 	init_irq_work(&ring.wake, ring_wake);
 	ring.data = vmalloc(ring.size);
 	return ring.data ? 0 : -ENOMEM;
@@ -99,7 +113,9 @@ static int ring_copy_to_user(char __user *dst, unsigned long pos,
  */
 void exfilmon_emit(const void *rec, u32 size)
 {
+	u64 now = ((const struct exfilmon_rec_hdr *)rec)->ts_ns;
 	unsigned long head, tail;
+	bool wake;
 
 	spin_lock(&ring.lock);
 	head = ring.head;
@@ -113,9 +129,15 @@ void exfilmon_emit(const void *rec, u32 size)
 	ring_copy_in(head, rec, size);
 	/* the record's bytes before the head that publishes them */
 	smp_store_release(&ring.head, head + size);
+	/* racing CPUs at worst both wake it */
+	wake = now - READ_ONCE(ring.woken_ns) >= RING_WAKE_GAP_NS;
+	if (wake)
+		WRITE_ONCE(ring.woken_ns, now);
+	else
+		wake = head + size - tail >= ring.size / 4;
 	spin_unlock(&ring.lock);
 	exfilmon_stat_add(EXFILMON_STAT_EVENTS, 1);
-	if (wq_has_sleeper(&exfilmon_ring_wq))
+	if (wake && wq_has_sleeper(&exfilmon_ring_wq))
 		irq_work_queue(&ring.wake);
 }
 

@@ -33,6 +33,7 @@ struct daemon {
 	struct exfilmon_pkey *exited;	/* tracked processes to collect */
 	size_t nr_exited;
 	int store_failing;		/* last store write failed */
+	uint64_t records;		/* sensor records taken in */
 };
 
 /* CLOCK_BOOTTIME / CLOCK_REALTIME now. */

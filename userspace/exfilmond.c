@@ -358,10 +358,29 @@ static void on_signal(struct daemon *d, int sfd, int *running)
 	}
 }
 
+/*
+ * The sensors wake us for a record only when they have not done so in the
+ * last 5 ms (bpf/maps.h, module/ring.c): a wakeup costs a producer more
+ * than its record. Records queued quietly after a wakeup are taken by
+ * draining again a little later, whenever a drain found records.
+ */
+#define REDRAIN_NS	(10 * 1000 * 1000)
+
+static void drain(struct daemon *d, int rfd)
+{
+	struct itimerspec its = { .it_value.tv_nsec = REDRAIN_NS };
+	uint64_t before = d->records;
+
+	d->sensor->ops->poll(d->sensor);
+	if (d->records != before && timerfd_settime(rfd, 0, &its, NULL))
+		log_warn("failed to arm the drain timer: %s", strerror(errno));
+}
+
 static int run(struct daemon *d)
 {
 	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
-	int epfd = -1, sfd = -1, tfd = -1, lfd = -1, wfd = -1, ret = 1;
+	int epfd = -1, sfd = -1, tfd = -1, lfd = -1, wfd = -1, rfd = -1;
+	int ret = 1;
 	uint64_t swept_ns = now_boot_ns();
 	struct epoll_event evs[16];
 	sigset_t mask;
@@ -377,8 +396,9 @@ static int run(struct daemon *d)
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	tfd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (epfd < 0 || sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its,
-							      NULL)) {
+	rfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (epfd < 0 || sfd < 0 || tfd < 0 || rfd < 0 ||
+	    timerfd_settime(tfd, 0, &its, NULL)) {
 		log_err("failed to set up the event loop: %s",
 			strerror(errno));
 		goto out;
@@ -394,7 +414,8 @@ static int run(struct daemon *d)
 	wfd = watchdog_timer();
 	if (epoll_add(epfd, d->sensor->ops->fd(d->sensor)) ||
 	    epoll_add(epfd, lfd) || epoll_add(epfd, sfd) ||
-	    epoll_add(epfd, tfd) || epoll_add(epfd, d->watches.inotify_fd) ||
+	    epoll_add(epfd, tfd) || epoll_add(epfd, rfd) ||
+	    epoll_add(epfd, d->watches.inotify_fd) ||
 	    (wfd >= 0 && epoll_add(epfd, wfd))) {
 		log_err("failed to set up the event loop: %s",
 			strerror(errno));
@@ -436,10 +457,15 @@ static int run(struct daemon *d)
 
 				if (read(wfd, &ticks, sizeof(ticks)) > 0)
 					sd_notify(0, "WATCHDOG=1");
+			} else if (fd == rfd) {
+				uint64_t ticks;
+
+				if (read(rfd, &ticks, sizeof(ticks)) > 0)
+					drain(d, rfd);
 			} else if (fd == d->watches.inotify_fd) {
 				watchlist_inotify(&d->watches);
 			} else {
-				d->sensor->ops->poll(d->sensor);
+				drain(d, rfd);
 			}
 		}
 	}
@@ -454,6 +480,8 @@ out:
 	}
 	if (wfd >= 0)
 		close(wfd);
+	if (rfd >= 0)
+		close(rfd);
 	if (tfd >= 0)
 		close(tfd);
 	if (sfd >= 0)

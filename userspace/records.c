@@ -84,6 +84,7 @@ int daemon_on_record(void *ctx, const struct exfilmon_rec_hdr *h, size_t len)
 	const char *comm, *exe;
 	struct flow_env env;
 
+	d->records++;
 	switch (h->type) {
 	case EXFILMON_REC_FORK:
 		if (len >= sizeof(struct exfilmon_rec_fork))

@@ -177,9 +177,15 @@ static int bpf_watch_add(struct sensor *base,
 			 const struct exfilmon_file_key *key,
 			 const struct exfilmon_obj *w)
 {
-	int fd = bpf_map__fd(to_bpf(base)->skel->maps.watched);
+	struct sensor_bpf *s = to_bpf(base);
+	int fd = bpf_map__fd(s->skel->maps.watched);
 
-	return bpf_map_update_elem(fd, key, w, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(fd, key, w, BPF_ANY))
+		return -errno;
+	/* never cleared: a stale flag only costs the parent's lookup */
+	if (w->flags & EXFILMON_WATCH_DIR)
+		s->skel->bss->watch_dirs = 1;
+	return 0;
 }
 
 static int bpf_watch_rm(struct sensor *base,
