@@ -120,16 +120,28 @@ tests: all $(TEST_BINS) $(TEST_HELPERS)
 
 # `make bench`: exfilbench and its workload programs (bench/README.md).
 # BENCH_QUICK=1 only checks that every part runs and gives numbers.
-BENCH_SRCS	:= $(wildcard bench/*.c)
+BENCH_SRCS	:= $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCH_WORK	:= $(patsubst bench/work/%.c,$(BUILD)/bench/work/%,$(wildcard bench/work/*.c))
 BENCH_ARGS	:= $(if $(filter 1,$(BENCH_QUICK)),--quick \
 		     --out $(BUILD)/bench/results/quick.json) $(BENCH_FLAGS)
 
+# the floor monitor's program (bench/monitor_floor.c)
+$(BUILD)/bench/floor.bpf.o: bench/floor.bpf.c $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/floor.skel.h: $(BUILD)/bench/floor.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+
 $(BUILD)/bench/exfilbench: $(BENCH_SRCS) bench/bench.h $(TEST_LIB_OBJS) \
-			   $(BUILD)/libcore.a $(KSFT)/kselftest_harness.h
+			   $(BUILD)/libcore.a $(KSFT)/kselftest_harness.h \
+			   $(SKEL) $(BUILD)/bench/floor.skel.h
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(TEST_CFLAGS) -Ibench -DBENCH_PEERS_DIR=\"$(CURDIR)/bench/peers\" \
+	$(Q)$(CC) $(TEST_CFLAGS) -Ibench -I$(BUILD)/bench \
+		-DBENCH_PEERS_DIR=\"$(CURDIR)/bench/peers\" \
 		$(LDFLAGS) $(BENCH_SRCS) \
 		$(TEST_LIB_OBJS) $(BUILD)/libcore.a $(LDLIBS) -lm -o $@
 

@@ -21,12 +21,13 @@
 struct bench_env {
 	const char *build;	/* BUILD: exfilmond, exfilctl, bench/ programs */
 	char work[256];		/* BUILD/bench/fixtures: kept between runs */
-	char big[300];		/* watched 256 MiB file (P2); 16 MiB when quick */
+	char big[300];		/* watched file (P2): 256 MiB / div */
 	char db[300];		/* demo customers database, watched (P4) */
 	char cold[300];		/* an unwatched 4 KiB file (P1) */
 	char tree[300];		/* a large git work tree (P4) */
 	char headers[300];	/* the tree tar archives (P4): /usr/include */
 	int quick;		/* BENCH_QUICK=1: does every part run at all? */
+	unsigned int div;	/* workload sizes: the full ones over this */
 	int in_guest;		/* inside the VM guest: no peers, no P4 tools */
 	struct testhost th;	/* the netns test host (P3, P6) */
 	uint16_t udp_port;	/* its UDP sink (P3) */
@@ -50,6 +51,7 @@ struct monitor {
 };
 
 extern const struct monitor mon_none;
+extern const struct monitor mon_floor;
 extern const struct monitor mon_exfilmon_bpf;
 extern const struct monitor mon_exfilmon_kmod;
 extern const struct monitor mon_auditd;

@@ -193,7 +193,7 @@ int fixtures_make(struct bench_env *e)
 	snprintf(e->headers, sizeof(e->headers), "/usr/include");
 	if (run_cmd("mkdir -p %s", e->work))
 		return -EIO;
-	err = make_file(e->big, (off_t)(e->quick ? 16 : 256) << 20);
+	err = make_file(e->big, ((off_t)256 << 20) / e->div);
 	if (!err)
 		err = make_file(e->cold, 4096);
 	if (!err && !e->in_guest)

@@ -94,17 +94,18 @@ static int run_loop(const struct bench_env *e, const char *const args[],
 
 static int p1_pread(const struct bench_env *e, double *ns, double *ops)
 {
-	const char *args[] = { "work/pread_loop", e->cold,
-			       e->quick ? "100000" : "2000000", NULL };
+	char n[16];
+	const char *args[] = { "work/pread_loop", e->cold, n, NULL };
 
+	snprintf(n, sizeof(n), "%u", 2000000 / e->div);
 	return run_loop(e, args, ns, ops);
 }
 
+/* the file is 256 MiB / div: 8 passes, 65536 reads each at full size */
 static int p2_read_watched(const struct bench_env *e, double *ns,
 			   double *ops)
 {
-	const char *args[] = { "work/read_seq", e->big, e->quick ? "2" : "8",
-			       NULL };
+	const char *args[] = { "work/read_seq", e->big, "8", NULL };
 
 	return run_loop(e, args, ns, ops);
 }
@@ -112,11 +113,12 @@ static int p2_read_watched(const struct bench_env *e, double *ns,
 static int p3_send(const struct bench_env *e, const char *taint, double *ns,
 		   double *ops)
 {
-	char port[8];
-	const char *args[] = { "work/udp_send", e->th.remote4, port,
-			       e->quick ? "20000" : "500000", taint, NULL };
+	char port[8], n[16];
+	const char *args[] = { "work/udp_send", e->th.remote4, port, n, taint,
+			       NULL };
 
 	snprintf(port, sizeof(port), "%u", e->udp_port);
+	snprintf(n, sizeof(n), "%u", 500000 / e->div);
 	return run_loop(e, args, ns, ops);
 }
 

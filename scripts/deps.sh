@@ -4,7 +4,7 @@
 # Called by `make deps` (and so by `make check` and `make demo`).
 # The last two lines of PKGS are the tools thieves use in the flow tests
 # (tests/e2e/test_flow.c): they pipe, stage, relay and upload with them.
-# Installing rsyslog may start it as a service; the tests run their own.
+# auditd and bpftrace are the benchmark's peers (bench/README.md).
 # The next-to-last line builds, checks and validates the packages and the
 # alert schema (tests/e2e/test_install.c, test_siem.c).
 set -eu
@@ -31,6 +31,15 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# No service starts while installing (policy-rc.d, exit 101): the tests
+# run their own rsyslogd, and an auditd left running would put every
+# process on audit's syscall path and skew the benchmark's baseline.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e $policy ]; then
+	printf '#!/bin/sh\nexit 101\n' > $policy
+	chmod 755 $policy
+	trap 'rm -f $policy' EXIT
+fi
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
