@@ -120,7 +120,11 @@ static int make_tree(const char *tree, int quick)
 			goto fail;
 	} else if (run_cmd("mkdir -p %s && tar -xf "
 			   "/usr/src/linux-source-6.1.tar.xz -C %s "
-			   "--strip-components=1", tree, tree)) {
+			   "--strip-components=1", tree, tree) ||
+		   /* Debian's .gitignore ignores its whole top level: the
+		    * kernel's own rules stay */
+		   run_cmd("sed -i '/^# Debian packaging/,$d' %s/.gitignore",
+			   tree)) {
 		goto fail;
 	}
 	if (run_cmd("cd %s && git init -q && git add -A && "
