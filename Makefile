@@ -150,7 +150,7 @@ $(BUILD)/bench/work/%: bench/work/%.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
-bench-build: all $(BUILD)/bench/exfilbench $(BENCH_WORK)
+bench-build: all $(BUILD)/bench/exfilbench $(BENCH_WORK) $(TEST_HELPERS)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
