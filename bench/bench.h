@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <json-c/json.h>
 #include "testhost.h"
 
@@ -100,5 +101,11 @@ int run_cmd(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void bench_prog(const struct bench_env *e, const char *name, char *buf,
 		size_t len);
 double median(double *v, size_t n);
+/*
+ * exfilmond with config conf and sensor (tests/lib/daemon_run.c), up and
+ * listening on sock; its pid, or -1 after showing the end of its log.
+ */
+pid_t bench_daemon_start(const struct bench_env *e, const char *sensor,
+			 const char *conf, const char *sock, const char *log);
 
 #endif /* EXFILMON_BENCH_H */

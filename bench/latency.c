@@ -307,13 +307,10 @@ static int world_up(const struct bench_env *e, struct lat_world *w,
 	ret = sink_up(w);
 	if (ret)
 		return ret;
-	setenv("EXFILMON_BUILD", e->build, 1);
-	setenv("EXFILMON_SENSOR", e->sensor, 1);
-	w->daemon = daemon_start(w->conf, w->sock, w->log);
-	if (w->daemon < 0) {
-		run_cmd("cat '%s' >&2", w->log);
+	w->daemon = bench_daemon_start(e, e->sensor, w->conf, w->sock,
+					w->log);
+	if (w->daemon < 0)
 		return -EIO;
-	}
 	return watcher_up(w, thefts);
 }
 

@@ -96,13 +96,10 @@ static int world_up(const struct bench_env *e, struct mem_world *w,
 		"%s", w->dir, w->sock, sensor_conf);
 	if (fclose(f))
 		return -EIO;
-	setenv("EXFILMON_BUILD", e->build, 1);
-	setenv("EXFILMON_SENSOR", e->sensor, 1);
-	w->daemon = daemon_start(w->conf, w->sock, w->log);
-	if (w->daemon < 0) {
-		run_cmd("cat '%s' >&2", w->log);
+	w->daemon = bench_daemon_start(e, e->sensor, w->conf, w->sock,
+					w->log);
+	if (w->daemon < 0)
 		return -EIO;
-	}
 	return 0;
 }
 

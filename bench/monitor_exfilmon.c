@@ -91,13 +91,8 @@ static int exfilmon_start(const struct bench_env *e, const char *sensor,
 		free(r);
 		return -EIO;
 	}
-	setenv("EXFILMON_BUILD", e->build, 1);
-	setenv("EXFILMON_SENSOR", sensor, 1);
-	r->pid = daemon_start(path, r->sock, log);
+	r->pid = bench_daemon_start(e, sensor, path, r->sock, log);
 	if (r->pid < 0) {
-		fprintf(stderr, "failed to start exfilmond --sensor %s:\n",
-			sensor);
-		run_cmd("tail -n 20 %s >&2", log);
 		free(r);
 		return -EIO;
 	}

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <sys/wait.h>
 #include "bench.h"
+#include "daemon_run.h"
 
 uint64_t mono_ns(void)
 {
@@ -52,4 +53,20 @@ double median(double *v, size_t n)
 		return 0;
 	qsort(v, n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+pid_t bench_daemon_start(const struct bench_env *e, const char *sensor,
+			 const char *conf, const char *sock, const char *log)
+{
+	pid_t pid;
+
+	setenv("EXFILMON_BUILD", e->build, 1);
+	setenv("EXFILMON_SENSOR", sensor, 1);
+	pid = daemon_start(conf, sock, log);
+	if (pid < 0) {
+		fprintf(stderr, "failed to start exfilmond --sensor %s:\n",
+			sensor);
+		run_cmd("tail -n 20 '%s' >&2", log);
+	}
+	return pid;
 }
