@@ -538,10 +538,13 @@ static int daemon_up(struct replay *rp, const char *dir, const char *data)
 		ret = -ENOMEM;
 		goto out_procs;
 	}
+	ret = live_init(&d->live);
+	if (ret)
+		goto out_corr;
 	d->sensor = calloc(1, sizeof(*d->sensor));
 	if (!d->sensor) {
 		ret = -ENOMEM;
-		goto out_corr;
+		goto out_live;
 	}
 	d->sensor->ops = &replay_ops;
 	d->sensor->abi_version = EXFILMON_ABI_MAJOR << 16 | EXFILMON_ABI_MINOR;
@@ -559,6 +562,8 @@ out_watches:
 	watchlist_destroy(&d->watches);
 out_sensor:
 	sensor_close(d->sensor);
+out_live:
+	live_destroy(&d->live);
 out_corr:
 	corr_free(d->corr);
 out_procs:
@@ -578,6 +583,7 @@ static void daemon_down(struct replay *rp)
 
 	watchlist_destroy(&d->watches);
 	sensor_close(d->sensor);
+	live_destroy(&d->live);
 	corr_free(d->corr);
 	proctree_destroy(&d->procs);
 	free(d->exited);

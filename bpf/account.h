@@ -4,7 +4,9 @@
  * moves, and every byte a tracked process sends is added to the tables
  * first, then announced on the ring buffer. A record that finds the ring
  * full is counted and dropped; the tables still hold the bytes, and the
- * next record carries the totals.
+ * next record carries the totals. Reads of watched files and sends are
+ * announced only as exfilmon_announce() says (include/exfilmon_abi.h):
+ * the daemon looks the rest up in the tables.
  */
 #ifndef EXFILMON_BPF_ACCOUNT_H
 #define EXFILMON_BPF_ACCOUNT_H
@@ -173,6 +175,7 @@ static __noinline void account_read(struct task_struct *t,
 {
 	__u64 bytes = x->n;
 	struct exfilmon_read_key rkey = {};
+	int announce = 1;	/* without a counter, the record is all */
 	struct exfilmon_count *c;
 	struct exfilmon_proc *p;
 	__u64 now = bpf_ktime_get_boot_ns();
@@ -197,11 +200,13 @@ static __noinline void account_read(struct task_struct *t,
 	rkey.file = *key;
 	c = count_get(&reads, &rkey, EXFILMON_STAT_READ_FULL);
 	if (c) {
+		announce = exfilmon_announce(c, bytes, now);
 		count_add(c, bytes, now);
 		src_update(p, EXFILMON_CHAN_READ, NULL, key, c->bytes);
 	}
 	io.total = c;
-	emit_io(pkey, now, &io, p);
+	if (announce)
+		emit_io(pkey, now, &io, p);
 }
 
 /* bytes went to dest from the tracked process p. */
@@ -212,6 +217,7 @@ static __noinline void account_send(__u32 op, struct exfilmon_proc *p,
 {
 	struct exfilmon_send_key skey = {};
 	struct exfilmon_count *c;
+	int announce = 1;
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct io_rec io = {
 		.type = EXFILMON_REC_SEND, .op = op, .delta = bytes,
@@ -223,12 +229,15 @@ static __noinline void account_send(__u32 op, struct exfilmon_proc *p,
 	skey.proc = *pkey;
 	skey.dest = *dest;
 	c = count_get(&sends, &skey, EXFILMON_STAT_SEND_FULL);
-	if (c)
+	if (c) {
+		announce = exfilmon_announce(c, bytes, now);
 		count_add(c, bytes, now);
-	else
+	} else {
 		stat_add(EXFILMON_STAT_LOST_SEND_BYTES, bytes);
+	}
 	io.total = c;
-	emit_io(pkey, now, &io, p);
+	if (announce)
+		emit_io(pkey, now, &io, p);
 }
 
 #endif /* EXFILMON_BPF_ACCOUNT_H */

@@ -77,9 +77,10 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* sized by the loader from [sensor] ring_kib (1 MiB by default) */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4 << 20);
+	__uint(max_entries, 1 << 20);
 } events SEC(".maps");
 
 /*

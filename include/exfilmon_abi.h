@@ -22,7 +22,7 @@
 #include <linux/ioctl.h>
 #endif
 
-#define EXFILMON_ABI_MAJOR 2
+#define EXFILMON_ABI_MAJOR 3
 #define EXFILMON_ABI_MINOR 0
 
 #define EXFILMON_COMM_LEN 16
@@ -161,6 +161,30 @@ struct exfilmon_count {
 	__u64 first_ns;
 	__u64 last_ns;
 };
+
+/*
+ * Whether an operation that adds bytes to counter c (as c was before it,
+ * at time now) is announced with a record. Reads of watched files and
+ * sends come in loops of thousands of calls: one record each would cost
+ * more than the call (a ring reservation, a 248-byte copy, a daemon
+ * decoding it), and the daemon needs only the totals. A record goes out
+ * for a counter's first operation, for one that follows EXFILMON_QUIET_NS
+ * without any, and for one that crosses a 2^EXFILMON_ANNOUNCE_SHIFT-byte
+ * boundary. The rest are in the tables; the daemon looks up every counter
+ * it heard of until the counter has been quiet for twice EXFILMON_QUIET_NS
+ * (docs/design.md "Coalescing"), which also covers an operation racing
+ * with that look-up: it follows a quiet gap, so it is announced.
+ */
+#define EXFILMON_QUIET_NS	5000000ULL
+#define EXFILMON_ANNOUNCE_SHIFT	20
+
+static inline int exfilmon_announce(const struct exfilmon_count *c,
+				    __u64 bytes, __u64 now)
+{
+	return !c->ops || now - c->last_ns >= EXFILMON_QUIET_NS ||
+	       (c->bytes + bytes) >> EXFILMON_ANNOUNCE_SHIFT !=
+	       c->bytes >> EXFILMON_ANNOUNCE_SHIFT;
+}
 
 /* (process, object): the reads (inflow) and flows (outflow) tables */
 struct exfilmon_read_key {
@@ -405,6 +429,9 @@ struct exfilmon_watch_entry {
  * opaque cursor (0 first), to the array at buf; on return count holds how
  * many were copied and cursor where to go on (count 0: the end).
  * TABLE_DELETE: delete the count keys (entry layout, values ignored) at buf.
+ * TABLE_LOOKUP: the count (1..EXFILMON_TABLE_BATCH_MAX) entries at buf
+ * carry keys in; each one's value is filled in, or zeroed when the key is
+ * absent (no counter has ops 0). cursor is ignored.
  */
 struct exfilmon_ioc_table {
 	__u32 size;
@@ -436,6 +463,9 @@ struct exfilmon_ioc_table {
 #define EXFILMON_IOC_TABLE_READ	_IOWR(EXFILMON_IOC_MAGIC, 0x09, \
 				      struct exfilmon_ioc_table)
 #define EXFILMON_IOC_TABLE_DELETE _IOW(EXFILMON_IOC_MAGIC, 0x0a, \
+				       struct exfilmon_ioc_table)
+
+#define EXFILMON_IOC_TABLE_LOOKUP _IOWR(EXFILMON_IOC_MAGIC, 0x0b, \
 				       struct exfilmon_ioc_table)
 
 #define EXFILMON_ABI_ASSERT(type, size) \

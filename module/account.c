@@ -4,7 +4,9 @@
  * every movement of watched data adds to, the process entries, the
  * records that announce them, and the sends of tracked processes. Every
  * byte goes into the tables first; a record that finds the ring full is
- * counted and dropped, and the next one carries the totals.
+ * counted and dropped, and the next one carries the totals. Reads of
+ * watched files and sends are announced only as exfilmon_announce() says
+ * (include/exfilmon_abi.h): the daemon looks the rest up in the tables.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -95,6 +97,7 @@ void exfilmon_account_send(u32 op, const struct exfilmon_pkey *pkey,
 	struct exfilmon_rec_io r = {};
 	struct exfilmon_proc_entry *pe;
 	struct exfilmon_count *c;
+	bool announce = true;	/* without a counter, the record is all */
 	void *entry;
 	u64 now = ktime_get_boottime_ns();
 
@@ -117,6 +120,8 @@ void exfilmon_account_send(u32 op, const struct exfilmon_pkey *pkey,
 		entry = exfilmon_table_insert(exfilmon_sends, &skey);
 	if (entry) {
 		c = entry + sizeof(skey);
+		/* decided under the lock, on the counter as it was */
+		announce = exfilmon_announce(c, bytes, now);
 		exfilmon_count_add(c, bytes, now);
 		r.total = *c;
 	}
@@ -125,6 +130,8 @@ void exfilmon_account_send(u32 op, const struct exfilmon_pkey *pkey,
 		exfilmon_stat_add(EXFILMON_STAT_SEND_FULL, 1);
 		exfilmon_stat_add(EXFILMON_STAT_LOST_SEND_BYTES, bytes);
 	}
+	if (!announce)
+		return;
 	r.dest = *dest;
 	exfilmon_emit_io(&r, EXFILMON_REC_SEND, pkey, now, op, bytes);
 }

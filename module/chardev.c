@@ -2,7 +2,8 @@
 /*
  * /dev/exfilmon: the daemon's one door into the module. read() and poll()
  * drain the record ring; the ioctls of include/exfilmon_abi.h manage the
- * watch table, read and prune the counter tables and report statistics.
+ * watch table, read, look up and prune the counter tables and report
+ * statistics.
  * One opener at a time; closing the device changes nothing, so a
  * restarted daemon resumes with the tables as they are.
  */
@@ -367,14 +368,40 @@ static int table_read(struct exfilmon_table *t, struct exfilmon_ioc_table *a)
 	return err;
 }
 
-/*
- * Delete the a->count keys (in entry layout) at a->buf; absent keys are
- * skipped. Any count: the daemon deletes all it collected in one call.
- */
-static int table_delete(struct exfilmon_table *t,
-			const struct exfilmon_ioc_table *a)
+/* What table_keys() does with each key. */
+enum key_op {
+	KEY_DELETE,	/* delete it; absent keys are skipped */
+	KEY_LOOKUP,	/* fill in its value, or zero it when absent */
+};
+
+static void key_apply(struct exfilmon_table *t, u8 *e, enum key_op op)
 {
-	const u8 __user *ubuf = u64_to_user_ptr(a->buf);
+	u32 vsize = t->entry_size - t->key_size;
+	const u8 *found;
+
+	if (op == KEY_DELETE) {
+		exfilmon_table_delete(t, e);
+		return;
+	}
+	found = exfilmon_table_lookup(t, e);
+	if (found)
+		memcpy(e + t->key_size, found + t->key_size, vsize);
+	else
+		memset(e + t->key_size, 0, vsize);
+}
+
+/*
+ * Apply op to the a->count keys (in entry layout) at a->buf, a chunk at a
+ * time through a bounce buffer, as table_read() does. KEY_DELETE takes
+ * any count: the daemon deletes all it collected in one call. KEY_LOOKUP
+ * copies each chunk back: the daemon re-reads the counters whose
+ * operations were not announced (docs/design.md "Coalescing"); a fault
+ * leaves the chunks before it filled in.
+ */
+static int table_keys(struct exfilmon_table *t,
+		      const struct exfilmon_ioc_table *a, enum key_op op)
+{
+	u8 __user *ubuf = u64_to_user_ptr(a->buf);
 	u32 done = 0, n, i;
 	void *bounce;
 	int err = 0;
@@ -383,16 +410,24 @@ static int table_delete(struct exfilmon_table *t,
 	if (!bounce)
 		return -ENOMEM;
 	while (done < a->count) {
+		size_t off = (size_t)done * t->entry_size;
+
 		n = min_t(u32, a->count - done, TABLE_CHUNK);
-		if (copy_from_user(bounce, ubuf + (size_t)done * t->entry_size,
+		if (copy_from_user(bounce, ubuf + off,
 				   (size_t)n * t->entry_size)) {
 			err = -EFAULT;
 			break;
 		}
 		spin_lock(&t->lock);
 		for (i = 0; i < n; i++)
-			exfilmon_table_delete(t, bounce + i * t->entry_size);
+			key_apply(t, bounce + (size_t)i * t->entry_size, op);
 		spin_unlock(&t->lock);
+		if (op == KEY_LOOKUP &&
+		    copy_to_user(ubuf + off, bounce,
+				 (size_t)n * t->entry_size)) {
+			err = -EFAULT;
+			break;
+		}
 		done += n;
 		if (fatal_signal_pending(current)) {
 			err = -EINTR;
@@ -402,6 +437,14 @@ static int table_delete(struct exfilmon_table *t,
 	}
 	kfree(bounce);
 	return err;
+}
+
+/* The tables of counters (struct exfilmon_count values) */
+static bool table_has_counts(u32 table)
+{
+	return table == EXFILMON_TABLE_READS ||
+	       table == EXFILMON_TABLE_SENDS ||
+	       table == EXFILMON_TABLE_FLOWS;
 }
 
 static int ioc_table(unsigned int cmd, void __user *uarg)
@@ -414,7 +457,13 @@ static int ioc_table(unsigned int cmd, void __user *uarg)
 	if (a.table < EXFILMON_TABLE_FIRST || a.table >= EXFILMON_TABLES)
 		return -EINVAL;
 	if (cmd == EXFILMON_IOC_TABLE_DELETE)
-		return table_delete(&exfilmon_tables[a.table], &a);
+		return table_keys(&exfilmon_tables[a.table], &a, KEY_DELETE);
+	if (cmd == EXFILMON_IOC_TABLE_LOOKUP) {
+		if (!table_has_counts(a.table) || !a.count ||
+		    a.count > EXFILMON_TABLE_BATCH_MAX)
+			return -EINVAL;
+		return table_keys(&exfilmon_tables[a.table], &a, KEY_LOOKUP);
+	}
 	/* count 0 on the way out means the end: it cannot be asked for */
 	if (!a.count)
 		return -EINVAL;
@@ -450,6 +499,7 @@ static long exfilmon_ioctl(struct file *file, unsigned int cmd,
 		return ioc_proc_forget(uarg);
 	case EXFILMON_IOC_TABLE_READ:
 	case EXFILMON_IOC_TABLE_DELETE:
+	case EXFILMON_IOC_TABLE_LOOKUP:
 		return ioc_table(cmd, uarg);
 	default:
 		return -ENOTTY;

@@ -168,7 +168,10 @@ static void carry_stream(const struct exfilmon_pkey *pkey,
  *  - derived file: min(m, taint - in(q, obj)), the reads table holding
  *    in(q, obj): a file gives each reader up to its taint, once;
  *  - stream: m, already cut to what the stream held.
- * The process is tracked from its first taint on.
+ * The process is tracked from its first taint on. Only a configured
+ * watch's reads are coalesced (exfilmon_announce(), as account_read() in
+ * bpf/account.h): taint taken from a pipe, socket or derived file is
+ * announced every time, as REC_FLOW is (docs/design.md "Coalescing").
  */
 static void take(u32 op, const struct exfilmon_pkey *pkey,
 		 const struct exfilmon_file_key *key,
@@ -180,6 +183,7 @@ static void take(u32 op, const struct exfilmon_pkey *pkey,
 	struct exfilmon_proc_entry *pe;
 	struct exfilmon_rec_io r = {};
 	bool proc_full = false, read_full = false, taken = false;
+	bool announce = true;	/* without a counter, the record is all */
 	u64 had, amount = m;
 	u64 now = ktime_get_boottime_ns();
 
@@ -212,6 +216,9 @@ static void take(u32 op, const struct exfilmon_pkey *pkey,
 	if (!re)
 		re = exfilmon_table_insert(exfilmon_reads, &rkey);
 	if (re) {
+		/* decided under the lock, on the counter as it was */
+		if (direct)
+			announce = exfilmon_announce(&re->val, amount, now);
 		exfilmon_count_add(&re->val, amount, now);
 		exfilmon_src_update(&pe->val, obj->chan,
 				    direct ? NULL : &obj->writer, key,
@@ -232,7 +239,7 @@ out_unlock:
 	}
 	if (read_full)
 		exfilmon_stat_add(EXFILMON_STAT_READ_FULL, 1);
-	if (!taken)
+	if (!taken || !announce)
 		return;
 	r.watch_id = obj->watch_id;
 	r.chan = obj->chan;

@@ -43,9 +43,9 @@ static unsigned int max_flows = 65536;
 module_param(max_flows, uint, 0444);
 MODULE_PARM_DESC(max_flows, "(process, object) outflows (64..4194304, default 65536)");
 
-static unsigned int ring_kib = 4096;
+static unsigned int ring_kib = 1024;
 module_param(ring_kib, uint, 0444);
-MODULE_PARM_DESC(ring_kib, "Record ring in KiB, a power of two (64..1048576, default 4096)");
+MODULE_PARM_DESC(ring_kib, "Record ring in KiB, a power of two (64..1048576, default 1024)");
 
 /*
  * /sys/module/exfilmon/parameters/abi_version: "major.minor", for tools

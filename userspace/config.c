@@ -866,7 +866,13 @@ int config_defaults(struct config *cfg)
 	cfg->max_watch = 65536;
 	cfg->max_streams = 16384;
 	cfg->max_flows = 65536;
-	cfg->ring_kib = 4096;
+	/*
+	 * 1 MiB: reads and sends are announced only now and then
+	 * (docs/design.md "Coalescing"), and 1 MiB holds over 4,000 io
+	 * records; the daemon is woken at a quarter full. libbpf maps the
+	 * ring's pages twice, so it costs twice its size in RSS.
+	 */
+	cfg->ring_kib = 1024;
 	/* a pipe closed with unread data holds its entry until then */
 	cfg->stream_idle_ns = 600ULL * 1000000000ULL;
 

@@ -11,6 +11,7 @@
 #include "flowgraph.h"
 #include "ipc.h"
 #include "jsonlog.h"
+#include "live.h"
 #include "proctree.h"
 #include "sensor.h"
 #include "store.h"
@@ -34,6 +35,8 @@ struct daemon {
 	size_t nr_exited;
 	int store_failing;		/* last store write failed */
 	uint64_t records;		/* sensor records taken in */
+	struct live_set live;		/* coalesced counters to look up */
+	uint64_t settled_ns;		/* CLOCK_BOOTTIME of the last look-up */
 };
 
 /* CLOCK_BOOTTIME / CLOCK_REALTIME now. */
@@ -60,6 +63,12 @@ int daemon_on_record(void *ctx, const struct exfilmon_rec_hdr *h,
  * derived marks that grew.
  */
 void daemon_tick(struct daemon *d);
+/*
+ * Look up the live counters (live.h), at most every LIVE_SETTLE_NS. Returns
+ * how many are still live: the caller comes back while any are.
+ */
+#define LIVE_SETTLE_NS (10 * 1000 * 1000ull)
+size_t daemon_settle(struct daemon *d);
 
 /*
  * Re-read the configuration file (SIGHUP, exfilctl reload; by names who

@@ -370,9 +370,13 @@ static void drain(struct daemon *d, int rfd)
 {
 	struct itimerspec its = { .it_value.tv_nsec = REDRAIN_NS };
 	uint64_t before = d->records;
+	size_t live;
 
 	d->sensor->ops->poll(d->sensor);
-	if (d->records != before && timerfd_settime(rfd, 0, &its, NULL))
+	/* and again while counters are live (docs/design.md "Coalescing") */
+	live = daemon_settle(d);
+	if ((d->records != before || live) &&
+	    timerfd_settime(rfd, 0, &its, NULL))
 		log_warn("failed to arm the drain timer: %s", strerror(errno));
 }
 
@@ -549,6 +553,9 @@ int main(int argc, char **argv)
 		ret = -ENOMEM;
 		goto out_procs;
 	}
+	ret = live_init(&d.live);
+	if (ret)
+		goto out_corr;
 
 	lim.max_procs = d.cfg.max_procs;
 	lim.max_reads = d.cfg.max_reads;
@@ -562,7 +569,7 @@ int main(int argc, char **argv)
 			  err, sizeof(err));
 	if (ret) {
 		log_err("failed to start the sensor: %s", err);
-		goto out_corr;
+		goto out_live;
 	}
 	/* counters of a module that outlived an earlier daemon are history */
 	d.sensor->ops->stats(d.sensor, d.seen_stats);
@@ -583,6 +590,8 @@ out_watches:
 	watchlist_destroy(&d.watches);
 out_sensor:
 	sensor_close(d.sensor);
+out_live:
+	live_destroy(&d.live);
 out_corr:
 	corr_free(d.corr);
 out_procs:

@@ -3,7 +3,9 @@
  * From sensor records and tables to the process table and the correlator.
  * Records are only hints of change: whenever records were lost, the
  * sensor's tables are walked and their cumulative totals fed in again,
- * which the correlator turns into exactly the missing bytes.
+ * which the correlator turns into exactly the missing bytes. Reads and
+ * sends are announced only now and then; their counters are looked up
+ * until quiet (live.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -110,8 +112,10 @@ int daemon_on_record(void *ctx, const struct exfilmon_rec_hdr *h, size_t len)
 	case EXFILMON_REC_READ:
 	case EXFILMON_REC_FLOW:
 	case EXFILMON_REC_SEND:
-		if (len >= sizeof(struct exfilmon_rec_io))
-			on_io(d, (const void *)h);
+		if (len < sizeof(struct exfilmon_rec_io))
+			break;
+		on_io(d, (const void *)h);
+		live_note(&d->live, (const void *)h);
 		break;
 	case EXFILMON_REC_DERIVED:
 		if (len < sizeof(struct exfilmon_rec_derived))
@@ -234,6 +238,22 @@ static void sync_tables(struct daemon *d, const struct exfilmon_pkey *only,
 	ops->for_each_send(d->sensor, sync_send, &s);
 }
 
+static void feed_live(void *ctx, const struct exfilmon_rec_io *io)
+{
+	on_io(ctx, io);
+}
+
+size_t daemon_settle(struct daemon *d)
+{
+	uint64_t now = now_boot_ns();
+
+	if (now - d->settled_ns >= LIVE_SETTLE_NS) {
+		d->settled_ns = now;
+		live_settle(&d->live, d->sensor, now, feed_live, d);
+	}
+	return live_count(&d->live);
+}
+
 /* The final totals of exited processes, then forget them everywhere. */
 static void collect(struct daemon *d)
 {
@@ -339,6 +359,12 @@ void daemon_tick(struct daemon *d)
 			proctree_sweep(&d->procs, now_boot_ns());
 		}
 	}
+	if (d->live.overflow) {
+		/* more counters were live than kept: every total, once */
+		d->live.overflow = 0;
+		sync_tables(d, NULL, 0);
+	}
+	daemon_settle(d);
 	if (d->nr_exited)
 		collect(d);
 	/* after the drain: records may be newer than an earlier reading */

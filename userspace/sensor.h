@@ -80,6 +80,14 @@ struct sensor_ops {
 				       const struct exfilmon_read_key *k,
 				       const struct exfilmon_count *c),
 			     void *ctx);
+	/*
+	 * Look counters up by key (docs/design.md "Coalescing"): the count
+	 * entries, in the layout of table (EXFILMON_TABLE_READS, _FLOWS:
+	 * exfilmon_read_entry; _SENDS: exfilmon_send_entry), carry keys in;
+	 * each value is filled in, or zeroed when the key is absent.
+	 */
+	int (*table_lookup)(struct sensor *s, uint32_t table, void *entries,
+			    size_t count);
 	/* the watched table (configured, derived, opaque) and the streams */
 	int (*for_each_watched)(struct sensor *s,
 				int (*fn)(void *ctx,

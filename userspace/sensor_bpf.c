@@ -226,6 +226,42 @@ static int bpf_proc_get(struct sensor *base, const struct exfilmon_pkey *key,
 	return bpf_map_lookup_elem(fd, key, out) ? -errno : 0;
 }
 
+/* One map lookup per key: the daemon asks for a few live counters. */
+static int bpf_table_lookup(struct sensor *base, uint32_t table,
+			    void *entries, size_t count)
+{
+	struct sensor_bpf *s = to_bpf(base);
+	size_t ksize, esize, i;
+	struct bpf_map *map;
+	char *e = entries;
+
+	switch (table) {
+	case EXFILMON_TABLE_READS:
+		map = s->skel->maps.reads;
+		ksize = sizeof(struct exfilmon_read_key);
+		break;
+	case EXFILMON_TABLE_FLOWS:
+		map = s->skel->maps.flows;
+		ksize = sizeof(struct exfilmon_read_key);
+		break;
+	case EXFILMON_TABLE_SENDS:
+		map = s->skel->maps.sends;
+		ksize = sizeof(struct exfilmon_send_key);
+		break;
+	default:
+		return -EINVAL;
+	}
+	esize = ksize + sizeof(struct exfilmon_count);
+	for (i = 0; i < count; i++, e += esize) {
+		if (!bpf_map_lookup_elem(bpf_map__fd(map), e, e + ksize))
+			continue;
+		if (errno != ENOENT)
+			return -errno;
+		memset(e + ksize, 0, sizeof(struct exfilmon_count));
+	}
+	return 0;
+}
+
 /*
  * A hash map read in batches (BPF_MAP_LOOKUP_BATCH, since 5.6). The batch
  * cursor is a bucket, so entries the programs delete meanwhile (a stream
@@ -453,6 +489,7 @@ const struct sensor_ops sensor_bpf_ops = {
 	.stats = bpf_stats,
 	.proc_get = bpf_proc_get,
 	.proc_forget = bpf_proc_forget,
+	.table_lookup = bpf_table_lookup,
 	.for_each_proc = bpf_for_each_proc,
 	.for_each_read = bpf_for_each_read,
 	.for_each_send = bpf_for_each_send,

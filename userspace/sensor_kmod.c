@@ -322,6 +322,42 @@ static int table_del(struct sensor_table_iter *it, const void *doomed,
 	return ioctl(ti->fd, EXFILMON_IOC_TABLE_DELETE, &t) ? -errno : 0;
 }
 
+/*
+ * TABLE_LOOKUP fills in values in place, at most EXFILMON_TABLE_BATCH_MAX
+ * entries a call: the module refuses more, which bounds how long one
+ * ioctl runs.
+ */
+static int kmod_table_lookup(struct sensor *base, uint32_t table,
+			     void *entries, size_t count)
+{
+	struct exfilmon_ioc_table t = { .size = sizeof(t), .table = table };
+	char *e = entries;
+	size_t esize, n;
+
+	switch (table) {
+	case EXFILMON_TABLE_READS:
+	case EXFILMON_TABLE_FLOWS:
+		esize = sizeof(struct exfilmon_read_entry);
+		break;
+	case EXFILMON_TABLE_SENDS:
+		esize = sizeof(struct exfilmon_send_entry);
+		break;
+	default:
+		return -EINVAL;
+	}
+	while (count) {
+		n = count < EXFILMON_TABLE_BATCH_MAX ? count :
+			EXFILMON_TABLE_BATCH_MAX;
+		t.count = n;
+		t.buf = (uintptr_t)e;
+		if (ioctl(to_kmod(base)->fd, EXFILMON_IOC_TABLE_LOOKUP, &t))
+			return -errno;
+		e += n * esize;
+		count -= n;
+	}
+	return 0;
+}
+
 static int table_walk(struct sensor_kmod *s, uint32_t table, size_t esize,
 		      size_t ksize, int (*fn)(void *ctx, const void *k,
 					      const void *v),
@@ -391,6 +427,7 @@ const struct sensor_ops sensor_kmod_ops = {
 	.for_each_read = kmod_for_each_read,
 	.for_each_send = kmod_for_each_send,
 	.for_each_flow = kmod_for_each_flow,
+	.table_lookup = kmod_table_lookup,
 	.for_each_watched = kmod_for_each_watched,
 	.for_each_stream = kmod_for_each_stream,
 };

@@ -5,7 +5,9 @@
  * and a random barrage leaves the kernel standing (the VM run then checks
  * dmesg for warnings). The watched table holds configured watches, derived
  * marks and opaque executables, and only the first go with WATCH_RM_ID.
- * Needs the module loaded: run in the VM guest.
+ * TABLE_LOOKUP (ABI 3) gives a counter's value as a table walk does, and
+ * zeroes it for an absent key. Needs the module loaded: run in the VM
+ * guest.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include "kselftest_harness.h"
 #include "exfilmon_abi.h"
@@ -120,6 +123,100 @@ TEST_F(dev, wrong_size_or_flags_is_einval)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+/*
+ * TABLE_LOOKUP checks its argument as TABLE_READ and TABLE_DELETE do, and
+ * takes 1..EXFILMON_TABLE_BATCH_MAX entries of a table of counters. A
+ * refused call writes nothing back.
+ */
+TEST_F(dev, table_lookup_of_a_bad_argument_is_einval)
+{
+	static const __u32 no_counts[] = {
+		0, EXFILMON_TABLE_PROCS, EXFILMON_TABLE_WATCHED,
+		EXFILMON_TABLE_STREAMS, EXFILMON_TABLE_FLOWS + 1, 99,
+	};
+	struct exfilmon_read_entry e, orig;
+	struct exfilmon_ioc_table t;
+	size_t i;
+
+	NEED_DEV();
+
+	memset(&e, 0xa5, sizeof(e));
+	orig = e;
+	t = (struct exfilmon_ioc_table){
+		.size = sizeof(t), .table = EXFILMON_TABLE_READS, .count = 1,
+		.buf = (uintptr_t)&e,
+	};
+	for (i = 0; i < sizeof(no_counts) / sizeof(no_counts[0]); i++) {
+		t.table = no_counts[i];
+		EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_LOOKUP, &t))
+			TH_LOG("table %u was looked up", t.table);
+		EXPECT_EQ(EINVAL, errno);
+	}
+	t.table = EXFILMON_TABLE_READS;
+	t.size = sizeof(t) - 8;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_LOOKUP, &t));
+	EXPECT_EQ(EINVAL, errno);
+	t.size = sizeof(t) + 8;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_LOOKUP, &t));
+	EXPECT_EQ(EINVAL, errno);
+	t.size = sizeof(t);
+	t.flags = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_LOOKUP, &t));
+	EXPECT_EQ(EINVAL, errno);
+	t.flags = 0;
+	t.count = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_LOOKUP, &t));
+	EXPECT_EQ(EINVAL, errno);
+	/* refused before the array is read: it need not be that long */
+	t.count = EXFILMON_TABLE_BATCH_MAX + 1;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_LOOKUP, &t));
+	EXPECT_EQ(EINVAL, errno);
+	t.count = UINT32_MAX;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_LOOKUP, &t));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, memcmp(&e, &orig, sizeof(e)));
+}
+
+/*
+ * The most entries one call takes, all absent: every value is zeroed and
+ * every key left as it was.
+ */
+TEST_F(dev, table_lookup_of_batch_max_absent_keys_zeroes_every_value)
+{
+	struct exfilmon_ioc_table t = {
+		.size = sizeof(t), .table = EXFILMON_TABLE_SENDS,
+		.count = EXFILMON_TABLE_BATCH_MAX,
+	};
+	struct exfilmon_send_entry *e;
+	struct exfilmon_count zero = { 0 };
+	__u32 i, bad_key = 0, bad_val = 0;
+
+	NEED_DEV();
+
+	e = calloc(EXFILMON_TABLE_BATCH_MAX, sizeof(*e));
+	ASSERT_NE(NULL, e);
+	for (i = 0; i < EXFILMON_TABLE_BATCH_MAX; i++) {
+		/* a process that cannot exist: tgid above PID_MAX_LIMIT */
+		e[i].key.proc.tgid = 0x7fff0000 + i;
+		e[i].key.proc.start_ns = i;
+		e[i].key.dest.port = i;
+		memset(&e[i].val, 0xa5, sizeof(e[i].val));
+	}
+	t.buf = (uintptr_t)e;
+	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_TABLE_LOOKUP, &t));
+	EXPECT_EQ(EXFILMON_TABLE_BATCH_MAX, t.count);
+	for (i = 0; i < EXFILMON_TABLE_BATCH_MAX; i++) {
+		if (e[i].key.proc.tgid != 0x7fff0000 + i ||
+		    e[i].key.proc.start_ns != i || e[i].key.dest.port != i)
+			bad_key++;
+		if (memcmp(&e[i].val, &zero, sizeof(zero)))
+			bad_val++;
+	}
+	EXPECT_EQ(0, bad_key);
+	EXPECT_EQ(0, bad_val);
+	free(e);
+}
+
 /* An ABI 1 caller's smaller structs are refused, never half-read. */
 TEST_F(dev, abi1_sizes_are_einval)
 {
@@ -154,7 +251,7 @@ TEST_F(dev, bad_pointers_are_efault)
 		EXFILMON_IOC_FD_KEY, EXFILMON_IOC_STATS,
 		EXFILMON_IOC_SET_LIMITS, EXFILMON_IOC_PROC_GET,
 		EXFILMON_IOC_PROC_FORGET, EXFILMON_IOC_TABLE_READ,
-		EXFILMON_IOC_TABLE_DELETE,
+		EXFILMON_IOC_TABLE_DELETE, EXFILMON_IOC_TABLE_LOOKUP,
 	};
 	struct exfilmon_ioc_table t = {
 		.size = sizeof(t), .table = EXFILMON_TABLE_PROCS, .count = 8,
@@ -185,6 +282,76 @@ TEST_F(dev, bad_pointers_are_efault)
 		EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_DELETE, &t));
 		EXPECT_EQ(EFAULT, errno);
 	}
+}
+
+/*
+ * TABLE_LOOKUP reads its keys from buf and writes the values back there:
+ * an array it cannot read, or cannot write, is -EFAULT, and the caller's
+ * argument and memory stay as they were.
+ */
+TEST_F(dev, table_lookup_of_a_bad_array_is_efault)
+{
+	static const __u32 tables[] = {
+		EXFILMON_TABLE_READS, EXFILMON_TABLE_SENDS,
+		EXFILMON_TABLE_FLOWS,
+	};
+	struct exfilmon_ioc_table t, orig;
+	unsigned char *page, *ro;
+	size_t i, j;
+
+	NEED_DEV();
+
+	page = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	memset(page, 0xa5, 4096);
+	/* the second page is a guard: an array running into it faults */
+	ASSERT_EQ(0, mprotect(page + 4096, 4096, PROT_NONE));
+	ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		const struct {
+			const char *what;
+			void *buf;
+			__u32 count;
+		} bad[] = {
+			{ "NULL", NULL, 1 },
+			{ "an unmapped address", BAD_PTR, 1 },
+			{ "an array running into a guard page",
+			  page + 4096 - 64, 2 },
+			{ "a read-only array", ro, 1 },
+		};
+
+		for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+			t = (struct exfilmon_ioc_table){
+				.size = sizeof(t), .table = tables[i],
+				.count = bad[j].count,
+				.buf = (uintptr_t)bad[j].buf,
+			};
+			orig = t;
+			errno = 0;
+			EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_LOOKUP,
+					    &t))
+				TH_LOG("table %u, %s: no error", tables[i],
+				       bad[j].what);
+			EXPECT_EQ(EFAULT, errno)
+				TH_LOG("table %u, %s", tables[i], bad[j].what);
+			EXPECT_EQ(0, memcmp(&t, &orig, sizeof(t)));
+		}
+		/*
+		 * nothing was written, not even the first entry: the module
+		 * reads a chunk's keys before it writes their values (a
+		 * longer array can fault after the first chunks were filled)
+		 */
+		for (j = 0; j < 4096; j++)
+			if (page[j] != 0xa5)
+				break;
+		EXPECT_EQ(4096, j)
+			TH_LOG("table %u: byte %zu of the array written",
+			       tables[i], j);
+	}
+	munmap(ro, 4096);
+	munmap(page, 8192);
 }
 
 TEST_F(dev, unknown_commands_are_enotty)
@@ -222,6 +389,8 @@ TEST_F(dev, unknown_table_is_einval)
 	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_READ, &t));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_DELETE, &t));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_LOOKUP, &t));
 	EXPECT_EQ(EINVAL, errno);
 }
 
@@ -279,7 +448,7 @@ static long table_walk(struct __test_metadata *_metadata, int fd,
 }
 
 /*
- * The two tables of ABI 2 read and delete like the others: streams with
+ * The two tables ABI 2 added read and delete like the others: streams with
  * the watched table's entry, flows with the reads table's. Which entries
  * they hold depends on what ran before; a walk must end, and deleting
  * keys that are absent is not an error.
@@ -314,6 +483,162 @@ TEST_F(dev, streams_and_flows_tables_read_and_delete)
 	t.table = EXFILMON_TABLE_FLOWS;
 	t.buf = (uintptr_t)&fe;
 	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_TABLE_DELETE, &t));
+}
+
+/*
+ * The reads entry of process pid for file, from a table walk (the caller
+ * does not know the process's start time); returns how many matched.
+ */
+static int read_entry_find(struct __test_metadata *_metadata, int fd,
+			   pid_t pid, const struct exfilmon_file_key *file,
+			   struct exfilmon_read_entry *out)
+{
+	struct exfilmon_ioc_table t = {
+		.size = sizeof(t), .table = EXFILMON_TABLE_READS,
+	};
+	struct exfilmon_read_entry buf[64];
+	int found = 0;
+	__u32 i;
+
+	for (;;) {
+		t.count = 64;
+		t.buf = (uintptr_t)buf;
+		if (ioctl(fd, EXFILMON_IOC_TABLE_READ, &t)) {
+			TH_LOG("TABLE_READ: %s", strerror(errno));
+			return -1;
+		}
+		if (!t.count)
+			return found;
+		for (i = 0; i < t.count; i++)
+			if (buf[i].key.proc.tgid == (__u32)pid &&
+			    !memcmp(&buf[i].key.file, file, sizeof(*file))) {
+				*out = buf[i];
+				found++;
+			}
+	}
+}
+
+#define LOOKUP_READ	4096	/* bytes the child reads of the watched file */
+#define LOOKUP_CARRY	100	/* and writes into its pipe */
+
+/* Read LOOKUP_READ bytes of path, carry LOOKUP_CARRY into a pipe; exit 0. */
+static void child_read_and_carry(const char *path)
+{
+	char buf[LOOKUP_READ];
+	int fd = open(path, O_RDONLY), p[2];
+
+	if (fd < 0 || read(fd, buf, sizeof(buf)) != sizeof(buf) || pipe(p) ||
+	    write(p[1], buf, LOOKUP_CARRY) != LOOKUP_CARRY)
+		_exit(1);
+	_exit(0);
+}
+
+/*
+ * A child reads a watched file and writes into a pipe of its own: the
+ * module then holds a reads counter and a flows counter for it, each with
+ * the bytes the syscalls returned. TABLE_LOOKUP gives each exactly as a
+ * table walk does, keys untouched; an absent key beside them (another
+ * start time, the same tgid) gets a zeroed value. The test then deletes
+ * what the child left.
+ */
+TEST_F(dev, table_lookup_gives_what_a_table_walk_gives)
+{
+	char dir[] = "/tmp/exfilmon-ioctl-XXXXXX", path[64];
+	char data[LOOKUP_READ];
+	struct exfilmon_ioc_watch w = { .size = sizeof(w) };
+	struct exfilmon_ioc_fd_key k = { .size = sizeof(k) };
+	struct exfilmon_ioc_proc pr = { .size = sizeof(pr) };
+	struct exfilmon_ioc_table t = { .size = sizeof(t) };
+	struct exfilmon_read_entry re = { 0 }, fe = { 0 }, look[3];
+	struct exfilmon_watch_entry se = { 0 };
+	struct exfilmon_count zero = { 0 };
+	int fd, status = -1;
+	pid_t pid;
+
+	NEED_DEV();
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/data", dir);
+	memset(data, 'x', sizeof(data));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(sizeof(data), write(fd, data, sizeof(data)));
+	close(fd);
+	k.fk.fd = open(path, O_PATH | O_CLOEXEC);
+	ASSERT_LE(0, k.fk.fd);
+	ASSERT_EQ(0, ioctl(self->fd, EXFILMON_IOC_FD_KEY, &k));
+	close(k.fk.fd);
+	w.key = k.fk.key;
+	w.w.flags = EXFILMON_WATCH_FILE;
+	w.w.watch_id = TEST_WATCH_ID;
+	ASSERT_EQ(0, ioctl(self->fd, EXFILMON_IOC_WATCH_ADD, &w));
+	pid = fork();
+	if (!pid)
+		child_read_and_carry(path);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_WATCH_RM, &w));
+	unlink(path);
+	rmdir(dir);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, status);
+
+	ASSERT_EQ(1, read_entry_find(_metadata, self->fd, pid, &w.key, &re));
+	EXPECT_EQ(LOOKUP_READ, re.val.bytes);
+	EXPECT_EQ(1, re.val.ops);
+	ASSERT_LE(1, table_walk(_metadata, self->fd, EXFILMON_TABLE_FLOWS,
+				sizeof(fe), 64, &re.key.proc,
+				sizeof(re.key.proc), &fe));
+	ASSERT_EQ(0, memcmp(&fe.key.proc, &re.key.proc, sizeof(re.key.proc)));
+	EXPECT_EQ(LOOKUP_CARRY, fe.val.bytes);
+
+	look[0] = re;
+	look[1] = re;
+	look[1].key.proc.start_ns ^= 1;
+	look[2] = re;
+	memset(&look[0].val, 0xa5, sizeof(look[0].val));
+	memset(&look[1].val, 0xa5, sizeof(look[1].val));
+	memset(&look[2].val, 0xa5, sizeof(look[2].val));
+	t.table = EXFILMON_TABLE_READS;
+	t.count = 3;
+	t.buf = (uintptr_t)look;
+	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_TABLE_LOOKUP, &t));
+	EXPECT_EQ(0, memcmp(&look[0], &re, sizeof(re)));
+	EXPECT_EQ(re.key.proc.start_ns ^ 1, look[1].key.proc.start_ns);
+	EXPECT_EQ(0, memcmp(&look[1].val, &zero, sizeof(zero)));
+	EXPECT_EQ(0, memcmp(&look[2], &re, sizeof(re)));
+
+	/* the flows table is its own: the reads key is absent there */
+	look[0] = fe;
+	look[1] = re;
+	memset(&look[0].val, 0xa5, sizeof(look[0].val));
+	memset(&look[1].val, 0xa5, sizeof(look[1].val));
+	t.table = EXFILMON_TABLE_FLOWS;
+	t.count = 2;
+	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_TABLE_LOOKUP, &t));
+	EXPECT_EQ(0, memcmp(&look[0], &fe, sizeof(fe)));
+	EXPECT_EQ(0, memcmp(&look[1].val, &zero, sizeof(zero)));
+
+	/* what the child left: its counters, its pipe's stream, its entry */
+	t.count = 1;
+	t.table = EXFILMON_TABLE_READS;
+	t.buf = (uintptr_t)&re;
+	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_TABLE_DELETE, &t));
+	t.table = EXFILMON_TABLE_FLOWS;
+	t.buf = (uintptr_t)&fe;
+	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_TABLE_DELETE, &t));
+	se.key = fe.key.file;
+	t.table = EXFILMON_TABLE_STREAMS;
+	t.buf = (uintptr_t)&se;
+	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_TABLE_DELETE, &t));
+	pr.key = re.key.proc;
+	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_PROC_FORGET, &pr));
+	/* and a lookup now finds it gone */
+	look[0] = re;
+	t.table = EXFILMON_TABLE_READS;
+	t.buf = (uintptr_t)look;
+	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_TABLE_LOOKUP, &t));
+	EXPECT_EQ(0, memcmp(&look[0].val, &zero, sizeof(zero)));
 }
 
 /* The watched entry of key, from a table walk; 0 when found. */

@@ -550,7 +550,7 @@ TEST(defaults)
 	EXPECT_EQ(65536, cfg.max_watch);
 	EXPECT_EQ(16384, cfg.max_streams);
 	EXPECT_EQ(65536, cfg.max_flows);
-	EXPECT_EQ(4096, cfg.ring_kib);
+	EXPECT_EQ(1024, cfg.ring_kib);
 	EXPECT_EQ(600 * SEC, cfg.stream_idle_ns);
 	ASSERT_EQ(NR_DEBIAN_OPAQUE, cfg.nr_opaque);
 	for (i = 0; i < NR_DEBIAN_OPAQUE; i++) {
