@@ -35,18 +35,58 @@ struct pread {
 	uint64_t bytes;
 };
 
+/*
+ * A process's names, comm and exe, interned: a server's thousands of
+ * workers hold one copy, and whether a process ran another image since it
+ * was tainted is a comparison of two pointers.
+ */
+struct pname {
+	struct pname *next;		/* in its hash chain */
+	uint64_t hash;
+	unsigned int refs;
+	char comm[EXFILMON_COMM_LEN];
+	char exe[];
+};
+
+struct pnames {
+	struct pname **buckets;
+	size_t nr_buckets;		/* power of two */
+	size_t count;
+};
+
+/*
+ * What a walk needs of the process's counters (struct exfilmon_proc less
+ * what is only sent or carried): a node per tainted process, and a
+ * machine may have tens of thousands.
+ */
+struct pcount {
+	uint64_t taint;
+	uint64_t bytes_read;
+	uint64_t first_ns;
+	uint64_t src_bytes;
+	struct exfilmon_pkey src;
+	struct exfilmon_file_key src_obj;
+	uint32_t watch_id;
+	uint32_t src_chan;
+};
+
 struct pnode {
 	struct hashtab_node node;
 	struct exfilmon_pkey key;
 	struct lru lru;
-	struct exfilmon_proc p;		/* the latest counters */
+	struct pcount p;		/* the latest counters */
 	uint64_t seen_ns;		/* last record about it */
 	uint64_t exit_ns;		/* 0 while alive */
-	char comm0[EXFILMON_COMM_LEN];	/* when first seen tainted */
-	char comm[EXFILMON_COMM_LEN];	/* now */
-	char *exe0, *exe;
-	struct pread reads[FLOW_READS];
-	size_t nr_reads;
+	struct pname *name0;		/* when first seen tainted */
+	struct pname *name;		/* now */
+	/*
+	 * Watched files read: nearly every reader reads one, so the first
+	 * is here, room for the rest (FLOW_READS - 1) is allocated when a
+	 * second comes.
+	 */
+	uint32_t nr_reads;
+	struct pread read0;
+	struct pread *more;
 };
 
 struct dnode {
@@ -68,6 +108,7 @@ struct flowgraph {
 	struct hashtab files;		/* of struct dnode */
 	struct lru procs_lru;
 	struct lru files_lru;
+	struct pnames names;
 	struct flowgraph_stats st;
 };
 
@@ -116,9 +157,14 @@ struct flowgraph *flowgraph_new(const struct flowgraph_params *p)
 		g->p.max_files = FLOW_MAX_FILES;
 	lru_init(&g->procs_lru);
 	lru_init(&g->files_lru);
+	g->names.nr_buckets = 64;
+	g->names.buckets = calloc(g->names.nr_buckets,
+				  sizeof(*g->names.buckets));
+	if (!g->names.buckets)
+		goto err_free;
 	if (hashtab_init(&g->procs, sizeof(struct exfilmon_pkey),
 			 offsetof(struct pnode, key)))
-		goto err_free;
+		goto err_names;
 	if (hashtab_init(&g->files, sizeof(struct exfilmon_file_key),
 			 offsetof(struct dnode, key)))
 		goto err_procs;
@@ -126,17 +172,126 @@ struct flowgraph *flowgraph_new(const struct flowgraph_params *p)
 
 err_procs:
 	hashtab_destroy(&g->procs);
+err_names:
+	free(g->names.buckets);
 err_free:
 	free(g);
 	return NULL;
+}
+
+/* FNV-1a over comm (as it is kept: cut to EXFILMON_COMM_LEN - 1) and exe */
+static uint64_t pname_hash(const char *comm, const char *exe)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < EXFILMON_COMM_LEN - 1 && comm[i]; i++)
+		h = (h ^ (unsigned char)comm[i]) * 0x100000001b3ULL;
+	/* a separator: ("ab", "c") and ("a", "bc") hash apart */
+	h = (h ^ 0xff) * 0x100000001b3ULL;
+	for (; *exe; exe++)
+		h = (h ^ (unsigned char)*exe) * 0x100000001b3ULL;
+	return h;
+}
+
+static int pname_is(const struct pname *nm, uint64_t hash, const char *comm,
+		    const char *exe)
+{
+	return nm->hash == hash &&
+	       !strncmp(nm->comm, comm, EXFILMON_COMM_LEN - 1) &&
+	       !strcmp(nm->exe, exe);
+}
+
+static void pnames_grow(struct pnames *t)
+{
+	size_t nr = t->nr_buckets * 2, i;
+	struct pname **b = calloc(nr, sizeof(*b)), *nm, *next;
+
+	/* without room the chains only get longer */
+	if (!b)
+		return;
+	for (i = 0; i < t->nr_buckets; i++) {
+		for (nm = t->buckets[i]; nm; nm = next) {
+			next = nm->next;
+			nm->next = b[nm->hash & (nr - 1)];
+			b[nm->hash & (nr - 1)] = nm;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nr_buckets = nr;
+}
+
+/* The interned (comm, exe), with a reference taken; NULL without memory. */
+static struct pname *pname_get(struct pnames *t, const char *comm,
+			       const char *exe)
+{
+	uint64_t hash = pname_hash(comm, exe);
+	struct pname **slot = &t->buckets[hash & (t->nr_buckets - 1)], *nm;
+	size_t le = strlen(exe) + 1;
+
+	for (nm = *slot; nm; nm = nm->next) {
+		if (pname_is(nm, hash, comm, exe)) {
+			nm->refs++;
+			return nm;
+		}
+	}
+	nm = malloc(sizeof(*nm) + le);
+	if (!nm)
+		return NULL;
+	nm->hash = hash;
+	nm->refs = 1;
+	copy_str(nm->comm, sizeof(nm->comm), comm);
+	memcpy(nm->exe, exe, le);
+	nm->next = *slot;
+	*slot = nm;
+	if (++t->count > t->nr_buckets)
+		pnames_grow(t);
+	return nm;
+}
+
+static void pname_put(struct pnames *t, struct pname *nm)
+{
+	struct pname **p;
+
+	if (!nm || --nm->refs)
+		return;
+	for (p = &t->buckets[nm->hash & (t->nr_buckets - 1)]; *p != nm;
+	     p = &(*p)->next)
+		;
+	*p = nm->next;
+	t->count--;
+	free(nm);
+}
+
+static const char *pname_comm(const struct pname *nm)
+{
+	return nm ? nm->comm : "";
+}
+
+static const char *pname_exe(const struct pname *nm)
+{
+	return nm ? nm->exe : "";
+}
+
+/* The i-th of n's reads (i < n->nr_reads). */
+static struct pread *pread_at(struct pnode *n, size_t i)
+{
+	return i ? &n->more[i - 1] : &n->read0;
+}
+
+static const struct pread *pread_at_c(const struct pnode *n, size_t i)
+{
+	return i ? &n->more[i - 1] : &n->read0;
 }
 
 static void pnode_free(struct flowgraph *g, struct pnode *n)
 {
 	hashtab_remove(&g->procs, &n->node);
 	lru_del(&n->lru);
-	free(n->exe0);
-	free(n->exe);
+	pname_put(&g->names, n->name0);
+	pname_put(&g->names, n->name);
+	free(n->more);
 	free(n);
 }
 
@@ -161,6 +316,7 @@ void flowgraph_free(struct flowgraph *g)
 					   lru));
 	hashtab_destroy(&g->procs);
 	hashtab_destroy(&g->files);
+	free(g->names.buckets);
 	free(g);
 }
 
@@ -199,32 +355,28 @@ static struct pnode *pnode_get(struct flowgraph *g,
 	return n;
 }
 
-/* Replace *dst by a copy of src unless equal; NULL src keeps it. */
-static void set_name(char **dst, const char *src)
+static void set_names(struct flowgraph *g, struct pnode *n, const char *comm,
+		      const char *exe)
 {
-	char *s;
+	struct pname *nm;
 
-	if (!src || (*dst && !strcmp(*dst, src)))
-		return;
-	s = strdup(src);
-	if (!s)
-		return;	/* the older name stays: better than none */
-	free(*dst);
-	*dst = s;
-}
-
-static void set_names(struct pnode *n, const char *comm, const char *exe)
-{
 	if (!comm || !*comm)
 		return;
-	if (!n->comm0[0]) {
-		copy_str(n->comm0, sizeof(n->comm0), comm);
-		set_name(&n->exe0, exe ? exe : "");
+	if (!exe)
+		exe = "";
+	/* most records repeat the names the node has: no look-up then */
+	if (n->name && !strncmp(n->name->comm, comm, EXFILMON_COMM_LEN - 1) &&
+	    !strcmp(n->name->exe, exe))
+		return;
+	nm = pname_get(&g->names, comm, exe);
+	if (!nm)
+		return;	/* the older names stay: better than none */
+	if (!n->name0) {
+		nm->refs++;
+		n->name0 = nm;
 	}
-	/* most records repeat the names the node has: no copy then */
-	if (strncmp(n->comm, comm, sizeof(n->comm) - 1))
-		copy_str(n->comm, sizeof(n->comm), comm);
-	set_name(&n->exe, exe ? exe : "");
+	pname_put(&g->names, n->name);
+	n->name = nm;
 }
 
 static void pread_add(struct pnode *n, const struct exfilmon_file_key *file,
@@ -234,16 +386,18 @@ static void pread_add(struct pnode *n, const struct exfilmon_file_key *file,
 	size_t i;
 
 	for (i = 0; i < n->nr_reads && !r; i++)
-		if (!memcmp(&n->reads[i].key, file, sizeof(*file)))
-			r = &n->reads[i];
-	if (!r && n->nr_reads < FLOW_READS) {
-		r = &n->reads[n->nr_reads++];
+		if (!memcmp(&pread_at(n, i)->key, file, sizeof(*file)))
+			r = pread_at(n, i);
+	if (!r && n->nr_reads == 1 && !n->more)
+		n->more = calloc(FLOW_READS - 1, sizeof(*n->more));
+	if (!r && n->nr_reads < FLOW_READS && (!n->nr_reads || n->more)) {
+		r = pread_at(n, n->nr_reads++);
 	} else if (!r) {
 		/* the smallest makes room for a larger one only */
-		r = &n->reads[0];
+		r = pread_at(n, 0);
 		for (i = 1; i < n->nr_reads; i++)
-			if (n->reads[i].bytes < r->bytes)
-				r = &n->reads[i];
+			if (pread_at(n, i)->bytes < r->bytes)
+				r = pread_at(n, i);
 		if (r->bytes >= total)
 			return;
 		r->bytes = 0;
@@ -259,6 +413,19 @@ static void pread_add(struct pnode *n, const struct exfilmon_file_key *file,
 		r->bytes = total;
 }
 
+/* The counters of p the walks use. */
+static void pcount_set(struct pcount *c, const struct exfilmon_proc *p)
+{
+	c->taint = p->taint;
+	c->bytes_read = p->bytes_read;
+	c->first_ns = p->first_ns;
+	c->src_bytes = p->src_bytes;
+	c->src = p->src;
+	c->src_obj = p->src_obj;
+	c->watch_id = p->watch_id;
+	c->src_chan = p->src_chan;
+}
+
 void flowgraph_proc(struct flowgraph *g, const struct exfilmon_pkey *key,
 		    const struct exfilmon_proc *p, const char *comm,
 		    const char *exe, uint64_t ts)
@@ -269,10 +436,10 @@ void flowgraph_proc(struct flowgraph *g, const struct exfilmon_pkey *key,
 		return;
 	/* taint only grows: an older view (a late record) changes nothing */
 	if (p->taint >= n->p.taint)
-		n->p = *p;
+		pcount_set(&n->p, p);
 	if (p->src_chan == EXFILMON_CHAN_READ)
 		pread_add(n, &p->src_obj, 0, p->src_bytes);
-	set_names(n, comm, exe);
+	set_names(g, n, comm, exe);
 	if (ts > n->seen_ns)
 		n->seen_ns = ts;
 	if ((p->flags & EXFILMON_PROC_EXITED) && !n->exit_ns)
@@ -296,7 +463,7 @@ void flowgraph_exec(struct flowgraph *g, const struct exfilmon_pkey *key,
 	struct pnode *n = pnode_find(g, key);
 
 	if (n)
-		set_names(n, comm, exe);
+		set_names(g, n, comm, exe);
 }
 
 void flowgraph_exit(struct flowgraph *g, const struct exfilmon_pkey *key,
@@ -601,9 +768,9 @@ static const struct pread *main_read(const struct pnode *n)
 	size_t i;
 
 	for (i = 0; i < n->nr_reads; i++)
-		if (!memcmp(&n->reads[i].key, &n->p.src_obj,
+		if (!memcmp(&pread_at_c(n, i)->key, &n->p.src_obj,
 			    sizeof(n->p.src_obj)))
-			return &n->reads[i];
+			return pread_at_c(n, i);
 	return NULL;
 }
 
@@ -619,9 +786,8 @@ static void resolve(const struct flow_env *env,
 /* Whether n ran another image since it was tainted. */
 static int execed(const struct pnode *n)
 {
-	return n->comm0[0] &&
-	       (strcmp(n->comm0, n->comm) ||
-		strcmp(n->exe0 ? n->exe0 : "", n->exe ? n->exe : ""));
+	/* interned: other names are another pointer */
+	return n->name0 && n->name0 != n->name;
 }
 
 static size_t steps_of(const struct pnode *n)
@@ -639,16 +805,18 @@ static void push_proc(struct walk *w, const struct pnode *n)
 		st = push(w);
 		st->pid = n->key.tgid;
 		st->via = VIA_EXEC;
-		copy_str(st->comm, sizeof(st->comm), n->comm);
-		copy_str(st->exe, sizeof(st->exe), n->exe);
+		copy_str(st->comm, sizeof(st->comm), pname_comm(n->name));
+		copy_str(st->exe, sizeof(st->exe), pname_exe(n->name));
 	}
 	st = push(w);
 	st->pid = n->key.tgid;
 	st->via = n->p.src_chan < EXFILMON_CHAN_NR ? n->p.src_chan :
 						     VIA_UNKNOWN;
 	st->bytes = n->p.src_bytes;
-	copy_str(st->comm, sizeof(st->comm), exec ? n->comm0 : n->comm);
-	copy_str(st->exe, sizeof(st->exe), exec ? n->exe0 : n->exe);
+	copy_str(st->comm, sizeof(st->comm),
+		 pname_comm(exec ? n->name0 : n->name));
+	copy_str(st->exe, sizeof(st->exe),
+		 pname_exe(exec ? n->name0 : n->name));
 }
 
 /* The snapshot of a derived file, parsed; 0 when there is none. */
@@ -899,17 +1067,18 @@ static int roots_of(struct flowgraph *g, const struct walk *w,
 
 	if (n) {
 		for (i = 0; !ret && i < n->nr_reads; i++) {
-			resolve(env, &n->reads[i].key, n->reads[i].watch_id,
-				path, sizeof(path));
-			ret = root_add(rs, n->key.tgid, n->comm0[0] ?
-				       n->comm0 : n->comm, path,
-				       n->reads[i].bytes);
+			const struct pread *r = pread_at_c(n, i);
+
+			resolve(env, &r->key, r->watch_id, path, sizeof(path));
+			ret = root_add(rs, n->key.tgid,
+				       pname_comm(n->name0 ?: n->name), path,
+				       r->bytes);
 		}
 		if (!n->nr_reads) {
 			resolve(env, &n->p.src_obj, n->p.watch_id, path,
 				sizeof(path));
-			ret = root_add(rs, n->key.tgid, n->comm0[0] ?
-				       n->comm0 : n->comm, path,
+			ret = root_add(rs, n->key.tgid,
+				       pname_comm(n->name0 ?: n->name), path,
 				       n->p.bytes_read);
 		}
 		return ret;

@@ -29,9 +29,11 @@ struct proc_info {
 	uint32_t pid;			/* the key */
 	uint32_t ppid;
 	uint32_t uid;
+	/* here, not after exit_ns: one entry per process on the machine,
+	 * and the hole would cost 8 bytes and a larger malloc chunk each */
+	int approx;			/* from /proc: start_ns is rounded */
 	uint64_t start_ns;		/* of the pkey */
 	uint64_t exit_ns;		/* 0 while alive, CLOCK_BOOTTIME */
-	int approx;			/* from /proc: start_ns is rounded */
 	char comm[EXFILMON_COMM_LEN];
 	struct proc_image *img;		/* NULL: not known */
 };

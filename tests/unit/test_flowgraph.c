@@ -188,6 +188,32 @@ TEST_F(graph, exec_after_taint_is_a_step)
 		     AR "exec" AR " curl[500] " AR " 198.18.0.2:443");
 }
 
+/*
+ * Processes share their names in memory: one that execs must not rename
+ * the others that ran the same image.
+ */
+TEST_F(graph, an_exec_renames_only_its_own_process)
+{
+	struct exfilmon_pkey key = pk(601);
+
+	proc(self->g, 600, "worker", "/usr/sbin/worker", EXFILMON_CHAN_READ,
+	     0, &db, MiB, MiB, T0);
+	proc(self->g, 601, "worker", "/usr/sbin/worker", EXFILMON_CHAN_READ,
+	     0, &db, MiB, MiB, T0);
+	flowgraph_exec(self->g, &key, "curl", "/usr/bin/curl");
+	EXPECT_CHAIN(self->g, 601, &self->env, 2,
+		     "worker[601] read 1.0 MiB of /srv/crm/customers.db "
+		     AR "exec" AR " curl[601] " AR " 198.18.0.2:443");
+	EXPECT_CHAIN(self->g, 600, &self->env, 1,
+		     "worker[600] read 1.0 MiB of /srv/crm/customers.db "
+		     AR " 198.18.0.2:443");
+	/* back to the image it was tainted in: no exec step any more */
+	flowgraph_exec(self->g, &key, "worker", "/usr/sbin/worker");
+	EXPECT_CHAIN(self->g, 601, &self->env, 1,
+		     "worker[601] read 1.0 MiB of /srv/crm/customers.db "
+		     AR " 198.18.0.2:443");
+}
+
 TEST_F(graph, unknown_links_are_question_marks)
 {
 	/* gzip's writer was never seen, and nc's source is not named */
@@ -383,6 +409,43 @@ TEST_F(graph, explain_counts_each_reader_once)
 	EXPECT_EQ(1 * MiB, a.files[1].bytes_read);
 	/* the activity began with the read */
 	EXPECT_EQ(T0 + 10 * S, a.first_ns);
+	alert_free(&a);
+}
+
+/*
+ * A reader of many watched files is remembered by its eight largest
+ * reads: a smaller one later does not push a larger one out.
+ */
+TEST_F(graph, a_reader_keeps_its_eight_largest_reads)
+{
+	struct exfilmon_pkey r = pk(700), snd = pk(700);
+	struct exfilmon_file_key f;
+	struct alert a;
+	int i;
+
+	proc(self->g, 700, "find", "/usr/bin/find", EXFILMON_CHAN_READ, 0,
+	     &db, 10 * MiB, 10 * MiB, T0);
+	flowgraph_read(self->g, &r, &db, DB, 10 * MiB);
+	/* nine more files of 1..9 KiB: the two smallest give way */
+	for (i = 1; i <= 9; i++) {
+		f = (struct exfilmon_file_key){ .dev = 8 << 20 | 3,
+						.ino = 100 + i };
+		flowgraph_read(self->g, &r, &f, DB, i * KiB);
+	}
+	f = (struct exfilmon_file_key){ .dev = 8 << 20 | 3, .ino = 200 };
+	flowgraph_read(self->g, &r, &f, DB, 512);
+	memset(&a, 0, sizeof(a));
+	ASSERT_EQ(0, flowgraph_explain(self->g, &snd, 1, &self->env, &a));
+	ASSERT_EQ(8, a.nr_files);
+	EXPECT_STREQ("/srv/crm/customers.db", a.files[0].path);
+	EXPECT_EQ(10 * MiB, a.files[0].bytes_read);
+	/* 3 + 4 + ... + 9 KiB */
+	EXPECT_EQ(10 * MiB + 42 * KiB, a.bytes_read);
+	for (i = 1; i < 8; i++) {
+		EXPECT_STRNE("(inode 101)", a.files[i].path);
+		EXPECT_STRNE("(inode 102)", a.files[i].path);
+		EXPECT_STRNE("(inode 200)", a.files[i].path);
+	}
 	alert_free(&a);
 }
 
