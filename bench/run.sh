@@ -17,10 +17,8 @@ for a in "$@"; do
 	[ "$a" = --quick ] && quick=quick
 done
 
-total() {
-	sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
-		"$1" | tail -n1
-}
+# shellcheck source=../scripts/totals.sh
+. "$(dirname "$0")/../scripts/totals.sh"
 
 guest_opt=
 rm -f "$results/guest.json"
@@ -45,7 +43,7 @@ echo "# ==== exfilbench on this host"
 
 pass=0 fail=0 skip=0
 for part in guest host; do
-	set -- $(total "$results/$part.out")
+	set -- $(totals_of "$results/$part.out")
 	if [ $# -ne 3 ]; then
 		echo "not ok bench: the $part part printed no totals (see $results/$part.out)"
 		fail=$((fail + 1))

@@ -10,9 +10,8 @@ build=${1:-build}
 logdir=$build/tests/logs
 mkdir -p "$logdir"
 
-total() {
-	tail -n1 "$1" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p'
-}
+# shellcheck source=../scripts/totals.sh
+. "$(dirname "$0")/../scripts/totals.sh"
 
 echo "# ==== host: $(uname -r)"
 tests/run.sh "$build" | tee "$logdir/host.summary"
@@ -37,7 +36,7 @@ fi
 
 pass=0 fail=0 skip=0
 for part in host vm bench; do
-	set -- $(total "$logdir/$part.summary")
+	set -- $(totals_of --end "$logdir/$part.summary")
 	if [ $# -ne 3 ]; then
 		echo "not ok $part: no totals (see above)"
 		fail=$((fail + 1))

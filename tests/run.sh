@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Run every test program under BUILD/tests (kselftest harness, KTAP output)
 # and sum their totals. The last line is "N passed, N failed, N skipped".
+# Each program's wall time is printed after it ("#   took N s"): under qemu
+# these say which programs make vmcheck slow.
 # EXFILMON_TESTS_SKIP: programs not to run, e.g. "e2e/test_flow", each
 # counted as one skip, with EXFILMON_TESTS_SKIP_WHY printed as the reason.
 set -u
@@ -26,8 +28,10 @@ for t in "$build"/tests/unit/test_* "$build"/tests/sensor/test_* \
 		continue
 		;;
 	esac
+	t0=$(date +%s)
 	"$t" >"$log" 2>&1
 	rc=$?
+	echo "#   took $(($(date +%s) - t0)) s"
 	grep -E '^(not ok|ok) |^# +(FAIL|SKIP)|^# Totals' "$log" | grep -v '^ok ' \
 		| sed 's/^/#   /'
 	totals=$(grep '^# Totals:' "$log" | tail -n1)

@@ -18,7 +18,10 @@
 #                         0: it is skipped. Default: 1 once module/ has sources
 #   VMCHECK_TESTS         only these test programs, e.g. "unit/test_units"
 #   VMCHECK_CYCLES        insmod/rmmod cycles in the guest (default 100)
-#   VMCHECK_TIMEOUT       seconds one guest may run (default 1800)
+#   VMCHECK_TIMEOUT       seconds one guest may run (default 2700: two
+#                         guests side by side share the host's cores)
+#   VMCHECK_JOBS          guests that run at once (default 2; 1: one after
+#                         the other)
 #   VMCHECK_MODULE_SRC    folder to build the module from instead of this
 #                         tree (it needs Kbuild and module/; for testing
 #                         the harness)
@@ -32,7 +35,7 @@ build=${1:-build}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 here=$repo/scripts/vm
 kernels=${VMCHECK_KERNELS:-bookworm bookworm-backports}
-timeout_s=${VMCHECK_TIMEOUT:-1800}
+timeout_s=${VMCHECK_TIMEOUT:-2700}
 modsrc=${VMCHECK_MODULE_SRC:-$repo}
 
 die() {
@@ -108,17 +111,79 @@ build_module() {
 	echo "$ko"
 }
 
-# The last "N passed, N failed, N skipped" line of file $1, as "P F S".
-totals_of() {
-	sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' \
-		"$1" | tail -n1
+# shellcheck source=../totals.sh
+. "$repo/scripts/totals.sh"
+
+# Boot the guest of kernel $1 (its initramfs is $2) and judge its run.
+# Echoes the console (prefixed with the kernel), then writes "P F S" and
+# its summary line to $vmdir/$1.result. Several run at once (VMCHECK_JOBS).
+boot() {
+	local kver=$1 initrd=$2 t_prep=$3 tag="[$1]" log rcfile rc verdict \
+		p f s line t_boot t_end kdir=$vmdir/kernels/$1
+
+	log=$vmdir/$kver.log
+	rcfile=$vmdir/$kver.rc
+	rm -f "$vmdir/$kver.result"
+	t_boot=$(date +%s)
+	echo "$tag booting under qemu (TCG); serial log: $log"
+	# Lines the guest marks "log: " or "dmesg: " go to the log only.
+	{
+		timeout -k 10 "$timeout_s" qemu-system-x86_64 \
+			-accel tcg -cpu "${VMCHECK_QEMU_CPU:-max}" \
+			-machine pc -m 2G -smp 2 \
+			-nodefaults -display none -serial stdio -no-reboot \
+			-kernel "$kdir/vmlinux" -initrd "$initrd" \
+			-append "console=ttyS0 panic=-1 oops=panic quiet rdinit=/init log_buf_len=4M" \
+			-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+			< /dev/null 2>&1
+		echo $? > "$rcfile"
+	} | sed -u 's/\r$//' | tee "$log" |
+		grep --line-buffered -v -E '^(log|dmesg): ' | sed -u "s/^/$tag /"
+	rc=$(cat "$rcfile")
+	t_end=$(date +%s)
+
+	set -- $(totals_of "$log")
+	if [ $# -eq 3 ]; then
+		p=$1 f=$2 s=$3
+	else
+		p=0 f=0 s=0
+	fi
+	# isa-debug-exit: qemu exits with (code << 1) | 1; the guest writes 0
+	# when all passed, 1 otherwise.
+	case $rc in
+	1)	verdict=pass ;;
+	3)	verdict=fail ;;
+	124|137) verdict="timed out after $timeout_s s" ;;
+	0)	verdict="stopped without a verdict (panic or power-off)" ;;
+	*)	verdict="qemu exited with $rc" ;;
+	esac
+	if [ $# -ne 3 ]; then
+		echo "not ok vmcheck: $kver: no totals from the guest ($verdict; see $log)"
+		f=$((f + 1))
+	elif [ "$verdict" != pass ] && [ "$f" -eq 0 ]; then
+		echo "not ok vmcheck: $kver: guest $verdict although it counted no failure"
+		f=$((f + 1))
+	elif [ "$verdict" = pass ] && [ "$f" -ne 0 ]; then
+		echo "not ok vmcheck: $kver: guest reported pass with $f failures"
+	fi
+	line="$kver: $p passed, $f failed, $s skipped; $((t_end - t_boot)) s in qemu, $t_prep"
+	echo "$tag $line"
+	printf '%s %s %s\n%s\n' "$p" "$f" "$s" "$line" > "$vmdir/$kver.result"
 }
 
-# Boot every kernel; print the sum. A function, so that the shell has read
-# all of it before it runs: editing this file during a run is harmless.
+# Prepare the kernels one after the other (apt must not run twice at once),
+# booting each guest in the background as soon as its kernel is ready,
+# VMCHECK_JOBS guests at a time; then print the sum. qemu runs each vCPU on
+# its own host thread (multi-threaded TCG), which sleeps while the guest
+# idles, and the suite runs one test program at a time: in the sensor tests
+# a guest kept about 1.2 of the host's cores busy, so two guests side by
+# side on two cores finish well before two after the other would.
+# A function, so that the shell has read all of it before it runs: editing
+# this file during a run is harmless.
 main() {
-	local suite kver kdir tag ko reason out initrd log rcfile rc verdict \
-		p f s line t0 t_mod t_boot t_end pass=0 fail=0 skip=0 summary=
+	local suite kver kdir ko reason out initrd t0 t_mod t_boot \
+		p f s line pass=0 fail=0 skip=0 summary='' ready='' running=0 \
+		jobs=${VMCHECK_JOBS:-2}
 
 	for suite in $kernels; do
 		t0=$(date +%s)
@@ -129,16 +194,15 @@ main() {
 			continue
 		fi
 		kdir=$vmdir/kernels/$kver
-		tag="[$kver]"
 
 		ko=
 		reason=
 		if out=$(build_module "$kver" "$kdir/root/usr/src/linux-headers-$kver"); then
 			ko=$out
-			echo "$tag module: built $(basename "$ko") ($(modinfo -F vermagic "$ko"))"
+			echo "[$kver] module: built $(basename "$ko") ($(modinfo -F vermagic "$ko"))"
 		else
 			reason=$out
-			echo "$tag module: $reason"
+			echo "[$kver] module: $reason"
 		fi
 		t_mod=$(date +%s)
 
@@ -152,53 +216,25 @@ main() {
 			continue
 		fi
 		t_boot=$(date +%s)
-
-		log=$vmdir/$kver.log
-		rcfile=$vmdir/$kver.rc
-		echo "$tag booting under qemu (TCG); serial log: $log"
-		# Lines the guest marks "log: " or "dmesg: " go to the log only.
-		{
-			timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-				-accel tcg -cpu "${VMCHECK_QEMU_CPU:-max}" \
-				-machine pc -m 2G -smp 2 \
-				-nodefaults -display none -serial stdio -no-reboot \
-				-kernel "$kdir/vmlinux" -initrd "$initrd" \
-				-append "console=ttyS0 panic=-1 oops=panic quiet rdinit=/init log_buf_len=4M" \
-				-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-				< /dev/null 2>&1
-			echo $? > "$rcfile"
-		} | sed -u 's/\r$//' | tee "$log" |
-			grep --line-buffered -v -E '^(log|dmesg): ' | sed -u "s/^/$tag /"
-		rc=$(cat "$rcfile")
-		t_end=$(date +%s)
-
-		set -- $(totals_of "$log")
-		if [ $# -eq 3 ]; then
-			p=$1 f=$2 s=$3
-		else
-			p=0 f=0 s=0
+		ready="$ready $kver"
+		if [ "$running" -ge "$jobs" ]; then
+			wait
+			running=0
 		fi
-		# isa-debug-exit: qemu exits with (code << 1) | 1; the guest writes 0
-		# when all passed, 1 otherwise.
-		case $rc in
-		1)	verdict=pass ;;
-		3)	verdict=fail ;;
-		124|137) verdict="timed out after $timeout_s s" ;;
-		0)	verdict="stopped without a verdict (panic or power-off)" ;;
-		*)	verdict="qemu exited with $rc" ;;
-		esac
-		if [ $# -ne 3 ]; then
-			echo "not ok vmcheck: $kver: no totals from the guest ($verdict; see $log)"
-			f=$((f + 1))
-		elif [ "$verdict" != pass ] && [ "$f" -eq 0 ]; then
-			echo "not ok vmcheck: $kver: guest $verdict although it counted no failure"
-			f=$((f + 1))
-		elif [ "$verdict" = pass ] && [ "$f" -ne 0 ]; then
-			echo "not ok vmcheck: $kver: guest reported pass with $f failures"
+		boot "$kver" "$initrd" \
+			"$((t_mod - t0)) s kernel+module, $((t_boot - t_mod)) s initramfs" &
+		running=$((running + 1))
+	done
+	wait
+
+	for kver in $ready; do
+		if ! { read -r p f s && read -r line; } < "$vmdir/$kver.result" 2>/dev/null; then
+			echo "not ok vmcheck: $kver: the guest left no result"
+			fail=$((fail + 1))
+			summary="$summary\n  $kver: no result"
+			continue
 		fi
 		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
-		line="$kver: $p passed, $f failed, $s skipped; $((t_end - t_boot)) s in qemu, $((t_mod - t0)) s kernel+module, $((t_boot - t_mod)) s initramfs"
-		echo "$tag $line"
 		summary="$summary\n  $line"
 	done
 
@@ -207,4 +243,5 @@ main() {
 	[ "$fail" -eq 0 ]
 }
 
-main
+# exit on the same line: after main, the shell reads no more of this file
+main; exit

@@ -140,8 +140,12 @@ pid_t daemon_await(pid_t pid, const char *socket)
 	struct stat st;
 	int i;
 
-	/* READY means the socket exists: loading takes well under 10 s */
-	for (i = 0; i < 200; i++) {
+	/*
+	 * READY means the socket exists. Loading takes a few seconds at
+	 * most, but a TCG guest sharing its host's cores with another
+	 * (docs/vmcheck.md) can take several times that: wait up to 30 s.
+	 */
+	for (i = 0; i < 600; i++) {
 		int status;
 
 		if (!stat(socket, &st))
