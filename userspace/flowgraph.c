@@ -275,14 +275,14 @@ static const char *pname_exe(const struct pname *nm)
 }
 
 /* The i-th of n's reads (i < n->nr_reads). */
-static struct pread *pread_at(struct pnode *n, size_t i)
+static const struct pread *pread_at_c(const struct pnode *n, size_t i)
 {
 	return i ? &n->more[i - 1] : &n->read0;
 }
 
-static const struct pread *pread_at_c(const struct pnode *n, size_t i)
+static struct pread *pread_at(struct pnode *n, size_t i)
 {
-	return i ? &n->more[i - 1] : &n->read0;
+	return (struct pread *)pread_at_c(n, i);
 }
 
 static void pnode_free(struct flowgraph *g, struct pnode *n)

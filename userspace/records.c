@@ -340,29 +340,31 @@ void daemon_tick(struct daemon *d)
 {
 	uint64_t st[EXFILMON_STAT_NR] = { 0 };
 	struct flow_env env;
+	int dropped = 0;
 
 	/* drain what is queued first, so the tables are not ahead */
 	d->sensor->ops->poll(d->sensor);
 	if (!d->sensor->ops->stats(d->sensor, st)) {
 		warn_losses(d, st);
-		if (st[EXFILMON_STAT_DROPPED] != d->seen_stats[EXFILMON_STAT_DROPPED]) {
-			log_warn("sensor dropped %llu records (ring buffer full): "
-				 "re-reading its tables",
-				 (unsigned long long)(st[EXFILMON_STAT_DROPPED] -
-						      d->seen_stats[EXFILMON_STAT_DROPPED]));
-			d->seen_stats[EXFILMON_STAT_DROPPED] =
-				st[EXFILMON_STAT_DROPPED];
-			sync_tables(d, NULL, 0);
-			/* exit records may have been among the lost */
-			d->sensor->ops->for_each_proc(d->sensor, collect_exited,
-						      d);
-			proctree_sweep(&d->procs, now_boot_ns());
-		}
+		dropped = st[EXFILMON_STAT_DROPPED] !=
+			  d->seen_stats[EXFILMON_STAT_DROPPED];
 	}
-	if (d->live.overflow) {
-		/* more counters were live than kept: every total, once */
+	if (dropped) {
+		log_warn("sensor dropped %llu records (ring buffer full): "
+			 "re-reading its tables",
+			 (unsigned long long)(st[EXFILMON_STAT_DROPPED] -
+					      d->seen_stats[EXFILMON_STAT_DROPPED]));
+		d->seen_stats[EXFILMON_STAT_DROPPED] = st[EXFILMON_STAT_DROPPED];
+	}
+	/* lost records, or more counters live than kept: every total, once */
+	if (dropped || d->live.overflow) {
 		d->live.overflow = 0;
 		sync_tables(d, NULL, 0);
+	}
+	if (dropped) {
+		/* exit records may have been among the lost */
+		d->sensor->ops->for_each_proc(d->sensor, collect_exited, d);
+		proctree_sweep(&d->procs, now_boot_ns());
 	}
 	daemon_settle(d);
 	if (d->nr_exited)
