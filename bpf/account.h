@@ -130,6 +130,7 @@ proc_get(struct task_struct *t, const struct exfilmon_pkey *pkey, __u64 now,
 	/* inserted zeroed and filled in place: a 104-byte initialiser on
 	 * the stack would not fit the deepest call chains (512 bytes for
 	 * all frames together) */
+	tgid_mark(pkey->tgid);
 	err = bpf_map_update_elem(&procs, pkey, &zero, BPF_NOEXIST);
 	if (err == -E2BIG) {
 		stat_add(EXFILMON_STAT_PROC_FULL, 1);

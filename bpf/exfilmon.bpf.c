@@ -90,7 +90,12 @@ static __noinline void read_file(struct task_struct *t, __u32 op,
 		} else {
 			struct exfilmon_pkey pkey;
 
-			task_pkey(t, &pkey);
+			/* plain loads for the syscall paths' current task;
+			 * io_uring's request task is read with helpers */
+			if (t == bpf_get_current_task_btf())
+				current_pkey(&pkey);
+			else
+				task_pkey(t, &pkey);
 			account_read(t, &pkey, &key, o, &x);
 		}
 		return;
@@ -179,10 +184,15 @@ static __noinline void write_file(struct exfilmon_proc *p,
 		account_send(x->op, p, pkey, &dest, x->n);
 }
 
-/* The current process's entry (and key) if it is tracked, else NULL. */
+/*
+ * The current process's entry (and key) if it is tracked, else NULL. The
+ * caller is alive, so the tracked-process filter (maps.h) answers for it.
+ */
 static __always_inline struct exfilmon_proc *
 current_proc(struct exfilmon_pkey *pkey)
 {
+	if (!tgid_maybe_tracked(bpf_get_current_task_btf()->tgid))
+		return NULL;
 	current_pkey(pkey);
 	return bpf_map_lookup_elem(&procs, pkey);
 }
@@ -535,13 +545,8 @@ int tp_exit_sendmmsg(struct trace_event_raw_sys_exit *ctx)
 	c.vec = (struct mmsghdr *)SYSCALL_ARG2(regs);
 	/* the tracked-process test in on_send() is repeated per message,
 	 * but only after this cheap one, so untracked callers pay once */
-	{
-		struct exfilmon_pkey pkey;
-
-		current_pkey(&pkey);
-		if (!bpf_map_lookup_elem(&procs, &pkey))
-			return 0;
-	}
+	if (!current_tracked())
+		return 0;
 	bpf_loop(n > UIO_MAXIOV ? UIO_MAXIOV : n, mmsg_one, &c, 0);
 	return 0;
 }
@@ -613,8 +618,7 @@ int tp_exit_mmap(struct trace_event_raw_sys_exit *ctx)
 		struct exfilmon_pkey pkey;
 		struct exfilmon_proc *p;
 
-		task_pkey(t, &pkey);
-		p = bpf_map_lookup_elem(&procs, &pkey);
+		p = current_proc(&pkey);
 		struct xfer x = {
 			.n = len, .op = EXFILMON_OP_MMAP_SHARED,
 			.chan = EXFILMON_CHAN_SHM,
@@ -730,7 +734,9 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent,
 	now = bpf_ktime_get_boot_ns();
 	task_pkey(parent, &ppk);
 	task_pkey(child, &cpk);
-	pp = bpf_map_lookup_elem(&procs, &ppk);
+	/* the parent is current, and alive: the filter answers for it */
+	pp = tgid_maybe_tracked(ppk.tgid) ?
+	     bpf_map_lookup_elem(&procs, &ppk) : NULL;
 	if (pp) {
 		struct exfilmon_proc cp = {};
 
@@ -743,6 +749,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent,
 		cp.ppid = ppk.tgid;
 		cp.first_ns = now;
 		cp.last_ns = now;
+		tgid_mark(cpk.tgid);
 		if (bpf_map_update_elem(&procs, &cpk, &cp, BPF_NOEXIST) == -E2BIG)
 			stat_add(EXFILMON_STAT_PROC_FULL, 1);
 	}
@@ -821,6 +828,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 	task_pkey(p, &pkey);
+	tgid_unmark(pkey.tgid);
 	proc = bpf_map_lookup_elem(&procs, &pkey);
 	if (proc)
 		proc->flags |= EXFILMON_PROC_EXITED;

@@ -17,12 +17,14 @@
  */
 __u64 streams_live;
 
-/*
- * Set by the loader once a directory is watched: until then a read of an
- * unwatched file stops after its own inode's lookup, without walking to
- * its parent.
- */
-__u32 watch_dirs;
+/* The watched table's entry for key, behind the watch filter (maps.h). */
+static __always_inline struct exfilmon_obj *
+watched_lookup(const struct exfilmon_file_key *key)
+{
+	if (!watch_maybe(key->ino))
+		return NULL;
+	return bpf_map_lookup_elem(&watched, key);
+}
 
 /* Is t running an executable configured opaque ([flow] opaque)? */
 static __always_inline bool task_opaque(struct task_struct *t)
@@ -34,7 +36,7 @@ static __always_inline bool task_opaque(struct task_struct *t)
 	if (!exe)
 		return false;	/* a kernel thread */
 	inode_key(BPF_CORE_READ(exe, f_inode), &key);
-	o = bpf_map_lookup_elem(&watched, &key);
+	o = watched_lookup(&key);
 	return o && (o->flags & EXFILMON_OBJ_OPAQUE);
 }
 
@@ -205,7 +207,7 @@ file_watch(struct file *f, struct inode *inode, struct exfilmon_file_key *key)
 	struct exfilmon_file_key dir;
 	struct exfilmon_obj *w;
 
-	w = bpf_map_lookup_elem(&watched, key);
+	w = watched_lookup(key);
 	if (w) {
 		if (w->flags & (EXFILMON_WATCH_FILE | EXFILMON_OBJ_DERIVED))
 			return derived_mark(inode, key, w);
@@ -214,7 +216,7 @@ file_watch(struct file *f, struct inode *inode, struct exfilmon_file_key *key)
 	if (!watch_dirs)
 		return NULL;
 	inode_key(BPF_CORE_READ(f, f_path.dentry, d_parent, d_inode), &dir);
-	w = bpf_map_lookup_elem(&watched, &dir);
+	w = watched_lookup(&dir);
 	if (!w || !(w->flags & EXFILMON_WATCH_DIR))
 		return NULL;
 	{
@@ -222,6 +224,7 @@ file_watch(struct file *f, struct inode *inode, struct exfilmon_file_key *key)
 		struct exfilmon_obj *fw;
 
 		/* a full table only costs the hard-link protection */
+		watch_mark(key->ino);
 		if (bpf_map_update_elem(&watched, key, &zero, BPF_NOEXIST))
 			return w;
 		fw = bpf_map_lookup_elem(&watched, key);
@@ -252,13 +255,14 @@ static __noinline void carry_file(struct exfilmon_proc *p,
 	o = file_watch(f, inode, &key);
 	if (o && !(o->flags & EXFILMON_OBJ_DERIVED))
 		return;
-	if (!o && bpf_map_lookup_elem(&watched, &key))
+	if (!o && watched_lookup(&key))
 		return;	/* an opaque executable being written: not data */
 	now = bpf_ktime_get_boot_ns();
 	amount = carry_budget(p, pkey, &key, x->n, now, &out);
 	if (!amount)
 		return;
 	if (!o) {
+		watch_mark(key.ino);
 		o = obj_new(&watched, &key, EXFILMON_STAT_DERIVED_FULL, amount);
 		if (!o)
 			return;

@@ -123,4 +123,69 @@ static __always_inline void stat_add(__u32 idx, __u64 n)
 		*v += n;
 }
 
+/*
+ * Filters in front of the two hash lookups that every process on the
+ * machine would otherwise pay: the watched table's, on each read() of any
+ * file, and the process table's, on each write() or send of any process.
+ * A lookup costs about 55 ns here (bpf_stats), a bit test a few. Both are
+ * plain global arrays (.bss): the verifier turns them into direct loads.
+ * Bits are set with atomic ORs: a plain read-modify-write on a word shared
+ * with another CPU could lose a bit, and a lost bit would hide data.
+ */
+
+/* EXFILMON_WATCH_FILTER_SHIFT in include/exfilmon_abi.h says the rule. */
+__u64 watch_filter[(1 << EXFILMON_WATCH_FILTER_SHIFT) / 64];
+
+static __always_inline bool watch_maybe(__u64 ino)
+{
+	__u32 slot = exfilmon_watch_slot(ino);
+
+	return watch_filter[slot / 64] & (1ULL << (slot % 64));
+}
+
+static __always_inline void watch_mark(__u64 ino)
+{
+	__u32 slot = exfilmon_watch_slot(ino);
+
+	__sync_fetch_and_or(&watch_filter[slot / 64], 1ULL << (slot % 64));
+}
+
+/*
+ * Set by the loader once a directory is watched: until then a read of an
+ * unwatched file stops at the filter, without walking to its parent.
+ */
+__u32 watch_dirs;
+
+/*
+ * One bit per process id (PID_MAX_LIMIT is 2^22 on 64-bit), set before
+ * a process gets its entry in the process table and cleared when its
+ * last thread exits. Exactly one live process owns a bit: a pid is freed
+ * only when the process is reaped, after its exit, so a new owner sets
+ * the bit again only after the old one cleared it, and no thread of an
+ * exited process makes another syscall. An entry the daemon has not
+ * deleted yet outlives its bit: only the syscall paths, where the caller
+ * is alive, use the filter.
+ */
+#define TRACKED_BITS	(1 << 22)
+__u64 tracked_tgids[TRACKED_BITS / 64];
+
+static __always_inline bool tgid_maybe_tracked(__u32 tgid)
+{
+	tgid &= TRACKED_BITS - 1;
+	return tracked_tgids[tgid / 64] & (1ULL << (tgid % 64));
+}
+
+static __always_inline void tgid_mark(__u32 tgid)
+{
+	tgid &= TRACKED_BITS - 1;
+	__sync_fetch_and_or(&tracked_tgids[tgid / 64], 1ULL << (tgid % 64));
+}
+
+static __always_inline void tgid_unmark(__u32 tgid)
+{
+	tgid &= TRACKED_BITS - 1;
+	__sync_fetch_and_and(&tracked_tgids[tgid / 64],
+			     ~(1ULL << (tgid % 64)));
+}
+
 #endif /* EXFILMON_BPF_MAPS_H */

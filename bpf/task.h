@@ -109,7 +109,8 @@ static __always_inline __u32 inode_mode(struct inode *inode)
  * sit near the start of struct inode, so one read of that block (its
  * offsets from CO-RE) replaces three helper calls on the path each read()
  * of each process takes. A layout that puts them further falls back to a
- * read per field.
+ * read per field. A regular file that the watch filter rules out (with no
+ * directory watched) needs no device: the read of i_sb->s_dev is spared.
  */
 static __noinline __u32 inode_mode_key(struct inode *inode,
 				       struct exfilmon_file_key *key)
@@ -119,6 +120,7 @@ static __noinline __u32 inode_mode_key(struct inode *inode,
 	__u32 ino_off = bpf_core_field_offset(struct inode, i_ino);
 	__u64 head[INODE_HEAD_MAX / 8];
 	struct super_block *sb;
+	__u32 mode;
 
 	if (!key)
 		return 0;
@@ -128,10 +130,14 @@ static __noinline __u32 inode_mode_key(struct inode *inode,
 		inode_key(inode, key);
 		return inode_mode(inode);
 	}
+	mode = *(__u16 *)((char *)head + mode_off) & S_IFMT;
+	key->ino = *(__u64 *)((char *)head + ino_off);
+	key->dev = 0;
+	if (mode == S_IFREG && !watch_dirs && !watch_maybe(key->ino))
+		return mode;
 	sb = *(struct super_block **)((char *)head + sb_off);
 	key->dev = BPF_CORE_READ(sb, s_dev);
-	key->ino = *(__u64 *)((char *)head + ino_off);
-	return *(__u16 *)((char *)head + mode_off) & S_IFMT;
+	return mode;
 }
 
 #endif /* EXFILMON_BPF_TASK_H */

@@ -186,6 +186,25 @@ static inline int exfilmon_announce(const struct exfilmon_count *c,
 	       c->bytes >> EXFILMON_ANNOUNCE_SHIFT;
 }
 
+/*
+ * The eBPF sensor's watch filter: one bit per slot of inode numbers, set
+ * for every inode in its watched table before the entry is added (by the
+ * loader for configured watches, by the programs for derived files and
+ * for files first found through a watched directory), and never cleared.
+ * A read whose inode's bit is clear is of no watched file, and skips the
+ * table's hash lookup; a stale or shared bit only costs that lookup.
+ * Inode numbers alone: reading the device as well would cost the read
+ * path one more kernel memory read.
+ */
+#define EXFILMON_WATCH_FILTER_SHIFT	20
+
+static inline __u32 exfilmon_watch_slot(__u64 ino)
+{
+	/* Fibonacci hashing: consecutive inode numbers spread out */
+	return (ino * 0x9e3779b97f4a7c15ULL) >>
+	       (64 - EXFILMON_WATCH_FILTER_SHIFT);
+}
+
 /* (process, object): the reads (inflow) and flows (outflow) tables */
 struct exfilmon_read_key {
 	struct exfilmon_pkey proc;

@@ -179,7 +179,12 @@ static int bpf_watch_add(struct sensor *base,
 {
 	struct sensor_bpf *s = to_bpf(base);
 	int fd = bpf_map__fd(s->skel->maps.watched);
+	__u32 slot = exfilmon_watch_slot(key->ino);
 
+	/* the filter's bit first: a read between the two finds the entry
+	 * (include/exfilmon_abi.h); the programs set bits in this word too */
+	__atomic_fetch_or(&s->skel->bss->watch_filter[slot / 64],
+			  1ULL << (slot % 64), __ATOMIC_SEQ_CST);
 	if (bpf_map_update_elem(fd, key, w, BPF_ANY))
 		return -errno;
 	/* never cleared: a stale flag only costs the parent's lookup */
