@@ -53,7 +53,7 @@ TEST_HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard
 # test objects are intermediate files: keep them between runs
 .SECONDARY:
 .PHONY: all deps check tests demo clean module module-clean dkms-install \
-	vmcheck install uninstall deb bench bench-build
+	vmcheck install uninstall deb bench bench-build fuzz
 
 all: $(PROGS:%=$(BUILD)/%)
 
@@ -289,6 +289,8 @@ deb:
 	$(Q)cat $(DEB_DIR)/lintian.log
 	$(Q)rm -rf $(DEB_SRC)
 	$(Q)ls $(DEB_DIR)/*.deb
+
+-include tests/fuzz/fuzz.mk
 
 clean:
 	$(Q)rm -rf $(BUILD)

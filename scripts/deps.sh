@@ -7,16 +7,18 @@
 # auditd and bpftrace are the benchmark's peers (bench/README.md).
 # The next-to-last line builds, checks and validates the packages and the
 # alert schema (tests/e2e/test_install.c, test_siem.c).
+# libclang-rt-dev brings clang's libFuzzer and sanitizer runtimes (clang
+# only recommends it), for the fuzz targets (tests/fuzz, docs/fuzzing.md).
 set -eu
 
-PKGS="clang libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
+PKGS="clang libclang-rt-dev libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config make gcc
 libsqlite3-dev sqlite3 libsystemd-dev libinih-dev libjson-c-dev
 iproute2 linux-source-6.1 xz-utils procps util-linux passwd
 linux-headers-amd64 sparse dkms dwarves
 socat netcat-openbsd curl gnupg xxd openssl liburing-dev rsyslog dbus-daemon
 dbus-bin
 lintian debhelper dh-dkms fakeroot dpkg-dev python3-jsonschema logrotate
-bash-completion man-db strace git auditd bpftrace"
+bash-completion man-db strace valgrind git auditd bpftrace"
 
 missing=
 for p in $PKGS; do

@@ -724,7 +724,11 @@ static int on_key(void *user, const char *section, const char *name,
 	}
 	k = find_key(section, name, &i);
 	if (!k) {
-		key_error(ctx, -EINVAL, "unknown key in [%s]", section);
+		/* the section's name is the file's too: escaped like the key */
+		char sec[ECHO_MAX + 4];
+
+		escape(section, sec, sizeof(sec));
+		key_error(ctx, -EINVAL, "unknown key in [%s]", sec);
 		return 0;
 	}
 	if (!*value && !(k->flags & KEY_EMPTY_OK)) {

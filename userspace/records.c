@@ -69,11 +69,30 @@ static void names(struct daemon *d, const struct exfilmon_pkey *k,
 	*exe = p ? proc_exe(p) : NULL;
 }
 
+/*
+ * Both sensors report sends on TCP and UDP sockets only (bpf/net.h,
+ * module/net.c). An alert cannot name another destination (the store
+ * refuses it, and the alert would be retried every tick and never
+ * stored), so such a send, from a buggy or newer sensor, is dropped.
+ */
+static int dest_known(const struct exfilmon_dest *dest)
+{
+	return (dest->family == EXFILMON_AF_INET ||
+		dest->family == EXFILMON_AF_INET6) &&
+	       (dest->proto == EXFILMON_PROTO_TCP ||
+		dest->proto == EXFILMON_PROTO_UDP);
+}
+
 static void on_io(struct daemon *d, const struct exfilmon_rec_io *io)
 {
 	struct flow_env env;
 	const char *comm, *exe;
 
+	if (io->hdr.type == EXFILMON_REC_SEND && !dest_known(&io->dest)) {
+		log_debug("send to family %u, protocol %u ignored",
+			  io->dest.family, io->dest.proto);
+		return;
+	}
 	daemon_flow_env(d, &env);
 	names(d, &io->hdr.proc, &comm, &exe);
 	corr_io(d->corr, io, comm, exe, &env);
