@@ -31,6 +31,8 @@ LDLIBS		+= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
 BPF_CFLAGS	:= -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 		   -Iinclude -I$(BUILD)
 
+# ASan, LSan and UBSan: the "host-sanitized" part of make check
+# (tests/san/run.sh, docs/sanitizers.md)
 ifeq ($(SANITIZE),1)
 CFLAGS		+= -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS		+= -fsanitize=address,undefined

@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# make check: the host suite, then the same suite inside Debian's 6.1 and
-# 6.12 kernels (eBPF and exfilmon.ko; scripts/vm/vmcheck.sh), then
+# make check: the host suite, then the host suite again built with ASan and
+# UBSan in BUILD/san (tests/san/run.sh), then the same suite inside Debian's
+# 6.1 and 6.12 kernels (eBPF and exfilmon.ko; scripts/vm/vmcheck.sh), then
 # `make bench BENCH_QUICK=1`, which checks that every benchmark runs and
-# gives numbers (not what they are). The last line sums all three:
+# gives numbers (not what they are). The last line sums all four:
 # "N passed, N failed, N skipped".
 set -u
 build=${1:-build}
@@ -15,6 +16,16 @@ mkdir -p "$logdir"
 
 echo "# ==== host: $(uname -r)"
 tests/run.sh "$build" | tee "$logdir/host.summary"
+echo "# ==== host-sanitized: ASan, LSan and UBSan (docs/sanitizers.md)"
+if [ "${EXFILMON_SKIP_SAN:-0}" = 1 ]; then
+	# for a quick local run only; CI never sets it
+	echo "# sanitized run skipped: EXFILMON_SKIP_SAN=1"
+	echo "0 passed, 0 failed, 0 skipped" >"$logdir/host-sanitized.summary"
+else
+	t0=$(date +%s)
+	tests/san/run.sh "$build" 2>&1 | tee "$logdir/host-sanitized.summary"
+	echo "# host-sanitized took $(($(date +%s) - t0)) s, its build included"
+fi
 echo "# ==== VM guests: Debian's own kernels under qemu"
 if [ "${EXFILMON_SKIP_VM:-0}" = 1 ]; then
 	# for a quick local run only; CI never sets it
@@ -35,7 +46,7 @@ else
 fi
 
 pass=0 fail=0 skip=0
-for part in host vm bench; do
+for part in host host-sanitized vm bench; do
 	set -- $(totals_of --end "$logdir/$part.summary")
 	if [ $# -ne 3 ]; then
 		echo "not ok $part: no totals (see above)"

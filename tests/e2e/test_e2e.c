@@ -26,6 +26,8 @@
 
 #define DB_BYTES	(3 << 20)
 #define THEFT_PORT	443
+/* libbpf's own reports, relative to the source tree the tests run in */
+#define VALGRIND_SUPP	"tests/san/valgrind.supp"
 
 struct world {
 	char dir[64];
@@ -37,6 +39,7 @@ struct world {
 	long size;
 	struct testhost th;
 	pid_t daemon;
+	int valgrind;		/* the daemon runs under memcheck */
 };
 
 static int world_up(struct __test_metadata *_metadata, struct world *e,
@@ -68,7 +71,11 @@ static int world_up(struct __test_metadata *_metadata, struct world *e,
 		 e->db, internal, e->dir, e->sock, extra);
 	if (write_file(e->conf, conf) || testhost_create(&e->th, idx))
 		return -1;
-	e->daemon = daemon_start(e->conf, e->sock, e->log);
+	if (e->valgrind)
+		e->daemon = daemon_start_valgrind(e->conf, e->sock, e->log,
+						  VALGRIND_SUPP);
+	else
+		e->daemon = daemon_start(e->conf, e->sock, e->log);
 	if (e->daemon < 0) {
 		run("cat %s >&2", e->log);
 		/* a test host left behind would take the route of the next
@@ -548,6 +555,95 @@ TEST_F(tiny_ring, dropped_records_lose_no_bytes)
 	EXPECT_EQ(0, num(st, "lost_read_bytes"));
 	EXPECT_EQ(0, num(st, "lost_send_bytes"));
 	json_object_put(st);
+}
+
+/*
+ * The daemon under valgrind's memcheck through a theft, its alert, the
+ * queries about it and a SIGTERM: every read of uninitialised memory,
+ * invalid access and leak on those paths, in the plain build that is
+ * installed (the sanitized suite builds with ASan, which valgrind cannot
+ * run; docs/sanitizers.md).
+ */
+FIXTURE(valgrind) {
+	struct world e;
+};
+
+FIXTURE_SETUP(valgrind)
+{
+	int ret;
+
+#if defined(__SANITIZE_ADDRESS__)
+	SKIP(return, "an ASan build: valgrind cannot run it (the plain "
+	     "suite runs this test)");
+#endif
+	if (system("command -v valgrind >/dev/null"))
+		SKIP(return, "valgrind is not installed (scripts/deps.sh)");
+	ASSERT_EQ(0, access(VALGRIND_SUPP, R_OK));
+	self->e.valgrind = 1;
+	ret = world_up(_metadata, &self->e, 8, "10.0.0.0/8", "");
+	if (ret != 1)
+		ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(valgrind)
+{
+	world_down(&self->e);
+}
+
+TEST_F(valgrind, a_theft_is_alerted_with_no_memory_error_or_leak)
+{
+	static const char *const status_args[] = { "status", NULL };
+	const char *show_args[] = { "show", "1", NULL };
+	struct world *e = &self->e;
+	struct json_object *arr, *a, *j;
+	struct sink sink;
+	char *report;
+	FILE *f;
+	size_t n;
+
+	if (_metadata->skip)
+		return;	/* skipped in the setup */
+
+	ASSERT_EQ(0, sink_start(&e->th, AF_INET, SOCK_STREAM, THEFT_PORT,
+				&sink));
+	ASSERT_LT(0, actor(e, e->size, e->size, e->th.remote4));
+	ASSERT_EQ(e->size, sink_wait(&sink));
+	arr = wait_alert(e, e->size);
+	ASSERT_NE(NULL, arr);
+	ASSERT_EQ(1, json_object_array_length(arr));
+	a = json_object_array_get_idx(arr, 0);
+	EXPECT_EQ(e->size, num(a, "bytes_read"));
+	EXPECT_EQ(e->size, num(a, "bytes_sent"));
+	EXPECT_STREQ(e->th.remote4, str(a, "host"));
+	json_object_put(arr);
+	/* the store's read path and the status reply, under memcheck too */
+	j = ctl_json(e->sock, show_args);
+	ASSERT_NE(NULL, j);
+	EXPECT_EQ(e->size, num(j, "bytes_sent"));
+	json_object_put(j);
+	j = ctl_json(e->sock, status_args);
+	ASSERT_NE(NULL, j);
+	json_object_put(j);
+
+	/* memcheck's verdict: its exit status, then its summaries */
+	EXPECT_EQ(0, daemon_stop(e->daemon));
+	e->daemon = -1;
+	report = calloc(1, 1 << 20);
+	ASSERT_NE(NULL, report);
+	f = fopen(e->log, "r");
+	ASSERT_NE(NULL, f);
+	n = fread(report, 1, (1 << 20) - 1, f);
+	fclose(f);
+	report[n] = '\0';
+	EXPECT_NE(NULL, strstr(report, "ERROR SUMMARY: 0 errors"));
+	/* a clean exit frees all, or leaves only what is still reachable */
+	EXPECT_TRUE(strstr(report, "All heap blocks were freed") ||
+		    (strstr(report, "definitely lost: 0 bytes") &&
+		     strstr(report, "indirectly lost: 0 bytes") &&
+		     strstr(report, "possibly lost: 0 bytes")));
+	if (!_metadata->passed)
+		TH_LOG("valgrind's report:\n%s", report);
+	free(report);
 }
 
 TEST_HARNESS_MAIN

@@ -33,6 +33,15 @@ int run_prog_groups(struct cmd_result *r, uid_t uid, gid_t gid, size_t ngroups,
 /* Start exfilmond with this config; wait for its socket. pid or -1. */
 pid_t daemon_start(const char *config, const char *socket, const char *log);
 /*
+ * daemon_start() with exfilmond under valgrind's memcheck (docs/sanitizers.md):
+ * leak check on exit, and exit status VALGRIND_ERROR_EXIT if it found any
+ * error or a definite or possible leak; its report goes to log with the
+ * daemon's messages. supp: a suppressions file, or NULL. pid or -1.
+ */
+#define VALGRIND_ERROR_EXIT	99
+pid_t daemon_start_valgrind(const char *config, const char *socket,
+			    const char *log, const char *supp);
+/*
  * Wait for a started exfilmond (pid) to listen on socket: pid, or -1
  * (it exited, and is reaped; or it hung, and is killed).
  */
