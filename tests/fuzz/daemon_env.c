@@ -400,3 +400,19 @@ fail:
 		strerror(-ret));
 	return ret;
 }
+
+int64_t daemon_env_data_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &st,
+			       NULL) != SQLITE_OK)
+		daemon_env_abort();
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (v < 0)
+		daemon_env_abort();
+	return v;
+}

@@ -10,6 +10,8 @@
 #define EXFILMON_FUZZ_DAEMON_ENV_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
 #include "daemon.h"
 
 /* The readers' group the IPC target's peers are, or are not, in. */
@@ -48,6 +50,13 @@ void daemon_env_feed(struct daemon *d, const void *data, size_t size);
  * daemon_on_record(). 0 or -errno, said on stderr.
  */
 int daemon_env_seed(struct daemon *d);
+
+/*
+ * PRAGMA data_version on db, a connection of the caller's own: it changes
+ * when another connection (the daemon's) commits a change to the store.
+ * Aborts the run when it cannot be read.
+ */
+int64_t daemon_env_data_version(sqlite3 *db);
 
 /* <state_dir>/alerts.db and <state_dir>/alerts.json */
 const char *daemon_env_db(void);

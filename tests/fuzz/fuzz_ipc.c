@@ -42,22 +42,6 @@ static void fail(const char *what, const uint8_t *data, size_t size)
 	daemon_env_abort();
 }
 
-static int64_t data_version(void)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (sqlite3_prepare_v2(watcher, "PRAGMA data_version", -1, &st,
-			       NULL) != SQLITE_OK)
-		daemon_env_abort();
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (v < 0)
-		daemon_env_abort();
-	return v;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	if (daemon_env_open(&d) || daemon_env_seed(&d) || daemon_env_begin(&d))
@@ -191,7 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		     data, size);
 	round_trip(msg, data, size);
 
-	version = data_version();
+	version = daemon_env_data_version(watcher);
 	reply = daemon_handle(&d, &stranger, msg);
 	if (reply_ok(reply, data, size))
 		fail("a peer outside the readers' group was answered", data,
@@ -202,7 +186,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (reply_ok(reply, data, size) && is_change(msg))
 		fail("a reader changed the daemon's state", data, size);
 	json_object_put(reply);
-	if (data_version() != version)
+	if (daemon_env_data_version(watcher) != version)
 		fail("a request that is not root's changed the store", data,
 		     size);
 	json_object_put(msg);

@@ -36,22 +36,6 @@ static void fail(const char *what, const char *sql)
 	daemon_env_abort();
 }
 
-static int64_t data_version(void)
-{
-	sqlite3_stmt *st;
-	int64_t v = -1;
-
-	if (sqlite3_prepare_v2(plain, "PRAGMA data_version", -1, &st,
-			       NULL) != SQLITE_OK)
-		daemon_env_abort();
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (v < 0)
-		daemon_env_abort();
-	return v;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	if (daemon_env_open(&d) || daemon_env_seed(&d))
@@ -129,9 +113,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sql = strndup((const char *)data, size);
 	if (!sql)
 		daemon_env_abort();
-	version = data_version();
+	version = daemon_env_data_version(plain);
 	ret = store_query(d.store, sql, MAX_ROWS, &res, err, sizeof(err));
-	if (data_version() != version)
+	if (daemon_env_data_version(plain) != version)
 		fail("the database changed", sql);
 	if (!ret) {
 		check_accepted(sql);
