@@ -583,6 +583,7 @@ static void daemon_down(struct replay *rp)
 
 	watchlist_destroy(&d->watches);
 	sensor_close(d->sensor);
+	collected_destroy(&d->collected);
 	live_destroy(&d->live);
 	corr_free(d->corr);
 	proctree_destroy(&d->procs);

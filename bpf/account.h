@@ -27,11 +27,17 @@ static __always_inline struct exfilmon_count *count_get(void *map, void *key,
 {
 	static const struct exfilmon_count zero;
 	struct exfilmon_count *c = bpf_map_lookup_elem(map, key);
+	long err;
 
 	if (c)
 		return c;
-	/* -EEXIST means another CPU created it first: use theirs */
-	if (bpf_map_update_elem(map, key, &zero, BPF_NOEXIST) == -E2BIG) {
+	/*
+	 * -EEXIST means another CPU created it first: use theirs. Any other
+	 * failure is a refusal: -E2BIG at max_entries, and on 6.1 also
+	 * -ENOMEM or -EBUSY from the map's allocator in this context.
+	 */
+	err = bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
 		stat_add(full_stat, 1);
 		return NULL;
 	}
@@ -132,7 +138,7 @@ proc_get(struct task_struct *t, const struct exfilmon_pkey *pkey, __u64 now,
 	 * all frames together) */
 	tgid_mark(pkey->tgid);
 	err = bpf_map_update_elem(&procs, pkey, &zero, BPF_NOEXIST);
-	if (err == -E2BIG) {
+	if (err && err != -EEXIST) {	/* as in count_get() */
 		stat_add(EXFILMON_STAT_PROC_FULL, 1);
 		return NULL;
 	}

@@ -41,6 +41,13 @@ __u32 iter_tgid;
 /* Userspace checks this against its own EXFILMON_ABI_MAJOR. */
 const volatile __u32 abi_version = EXFILMON_ABI_MAJOR << 16 | EXFILMON_ABI_MINOR;
 
+/*
+ * A hash of the object these programs came from, set by the loader. A
+ * daemon that finds pinned programs (userspace/sensor_pin.c) takes them
+ * over only if they are of its own build.
+ */
+const volatile __u64 object_hash;
+
 /* The stream key of what a reader of pipe or socket f receives. */
 static __always_inline int stream_key_of_read(struct file *f, __u32 mode,
 					      struct exfilmon_file_key *key)
@@ -727,6 +734,7 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent,
 	struct exfilmon_pkey ppk, cpk;
 	struct exfilmon_proc *pp;
 	struct exfilmon_rec_fork *r;
+	long err;
 	__u64 now;
 
 	if (child->tgid == parent->tgid)
@@ -750,7 +758,8 @@ int BPF_PROG(sched_process_fork, struct task_struct *parent,
 		cp.first_ns = now;
 		cp.last_ns = now;
 		tgid_mark(cpk.tgid);
-		if (bpf_map_update_elem(&procs, &cpk, &cp, BPF_NOEXIST) == -E2BIG)
+		err = bpf_map_update_elem(&procs, &cpk, &cp, BPF_NOEXIST);
+		if (err && err != -EEXIST)
 			stat_add(EXFILMON_STAT_PROC_FULL, 1);
 	}
 
@@ -780,6 +789,7 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid,
 {
 	struct exfilmon_rec_exec *r;
 	unsigned long start, end;
+	__u32 len32;
 	__u64 len;
 
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
@@ -794,10 +804,11 @@ int BPF_PROG(sched_process_exec, struct task_struct *p, pid_t old_pid,
 	task_pkey(p, &r->hdr.proc);
 	r->ppid = BPF_CORE_READ(p, real_parent, tgid);
 	r->uid = BPF_CORE_READ(p, cred, uid.val);
-	r->pad = 0;
+	r->flags = EXFILMON_EXEC_NAMES;
 	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), p->comm);
-	bpf_probe_read_kernel_str(r->exe, sizeof(r->exe),
-				  BPF_CORE_READ(bprm, filename));
+	/* the file the kernel runs, not the name the caller gave */
+	file_path(BPF_CORE_READ(bprm, file), r->exe, &len32, &r->flags);
+	r->flags |= len32 << 16;
 	/* p is current here: its new argv is in its own user memory */
 	start = BPF_CORE_READ(p, mm, arg_start);
 	end = BPF_CORE_READ(p, mm, arg_end);

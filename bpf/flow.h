@@ -112,8 +112,10 @@ obj_new(void *map, const struct exfilmon_file_key *key, __u32 full_stat,
 	__u64 amount)
 {
 	static const struct exfilmon_obj zero;
+	long err = bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
 
-	if (bpf_map_update_elem(map, key, &zero, BPF_NOEXIST) == -E2BIG) {
+	/* refused, as in count_get(); -EEXIST: another CPU made it */
+	if (err && err != -EEXIST) {
 		stat_add(full_stat, 1);
 		stat_add(EXFILMON_STAT_LOST_TAINT_BYTES, amount);
 		return NULL;
@@ -170,7 +172,8 @@ static __noinline void emit_derived(const struct exfilmon_pkey *pkey,
 	r->hdr.proc = *pkey;
 	r->key = *key;
 	r->obj = *o;
-	file_path(f, r);
+	r->flags = 0;
+	file_path(f, r->path, &r->path_len, &r->flags);
 	ring_submit(r, now);
 	stat_add(EXFILMON_STAT_EVENTS, 1);
 }

@@ -18,7 +18,13 @@
 #ifndef EXFILMON_BPF_MAPS_H
 #define EXFILMON_BPF_MAPS_H
 
-#define E2BIG 7	/* a full hash map refuses an insert with -E2BIG */
+/*
+ * A full hash map refuses an insert with -E2BIG; -EEXIST says another CPU
+ * made the entry first. Any other error is a refusal too: 6.1's map
+ * allocator can answer -ENOMEM or -EBUSY in tracing context.
+ */
+#define E2BIG	7
+#define EEXIST	17
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

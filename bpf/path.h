@@ -95,15 +95,18 @@ static long path_step(__u32 i, struct path_ctx *c)
 	return 0;
 }
 
-/* f's path into r->path, leaf first; sets path_len and flags. */
-static __always_inline void file_path(struct file *f,
-				      struct exfilmon_rec_derived *r)
+/*
+ * f's path into out (EXFILMON_DERIVED_PATH_LEN bytes), leaf first; *len
+ * the bytes used, *flags EXFILMON_DERIVED_TRUNCATED (EXFILMON_EXEC_
+ * TRUNCATED is the same bit) when the walk stopped short of a root.
+ */
+static __always_inline void file_path(struct file *f, char *out, __u32 *len,
+				      __u32 *flags)
 {
 	struct path_ctx c;
 	__u32 zero = 0;
 
-	r->path_len = 0;
-	r->flags = 0;
+	*len = 0;
 	c.w = bpf_map_lookup_elem(&path_buf, &zero);
 	if (!c.w)
 		return;
@@ -115,10 +118,10 @@ static __always_inline void file_path(struct file *f,
 	bpf_loop(PATH_MAX_DEPTH, path_step, &c, 0);
 	if (!c.w->done)
 		c.w->flags |= EXFILMON_DERIVED_TRUNCATED;	/* too deep */
-	r->flags = c.w->flags;
-	r->path_len = c.w->off > EXFILMON_DERIVED_PATH_LEN ?
-		      EXFILMON_DERIVED_PATH_LEN : c.w->off;
-	bpf_probe_read_kernel(r->path, sizeof(r->path), c.w->buf);
+	*flags |= c.w->flags;
+	*len = c.w->off > EXFILMON_DERIVED_PATH_LEN ?
+	       EXFILMON_DERIVED_PATH_LEN : c.w->off;
+	bpf_probe_read_kernel(out, EXFILMON_DERIVED_PATH_LEN, c.w->buf);
 }
 
 #endif /* EXFILMON_BPF_PATH_H */

@@ -23,7 +23,7 @@
 #endif
 
 #define EXFILMON_ABI_MAJOR 3
-#define EXFILMON_ABI_MINOR 0
+#define EXFILMON_ABI_MINOR 1
 
 #define EXFILMON_COMM_LEN 16
 #define EXFILMON_PATH_LEN 256
@@ -283,12 +283,25 @@ struct exfilmon_rec_fork {
 	char comm[EXFILMON_COMM_LEN];
 };
 
+/*
+ * exe is the path of the file the kernel runs (bprm->file), not the name
+ * execve() was given: a symlink or a relative name would let a thief
+ * choose what the alert calls it. The module writes it with d_path(); the
+ * eBPF sensor cannot call that from a tracepoint, so it writes the names
+ * leaf first as REC_DERIVED does, and says so in flags (since ABI 3.1;
+ * a 3.0 daemon shows the leaf name only).
+ */
+#define EXFILMON_EXEC_TRUNCATED	0x1	/* more path above what is kept */
+#define EXFILMON_EXEC_NAMES	0x2	/* exe holds names, leaf first */
+/* with NAMES: the bytes of exe used, in the flags' top half */
+#define EXFILMON_EXEC_NAMES_LEN(flags)	((flags) >> 16)
+
 struct exfilmon_rec_exec {
 	struct exfilmon_rec_hdr hdr;
 	__u32 ppid;
 	__u32 uid;
 	__u32 args_len;	/* bytes used in args: NUL-separated argv */
-	__u32 pad;
+	__u32 flags;	/* EXFILMON_EXEC_* */
 	char comm[EXFILMON_COMM_LEN];
 	char exe[EXFILMON_PATH_LEN];
 	char args[EXFILMON_ARGS_LEN];

@@ -547,6 +547,7 @@ static void probe_exec(void *data, struct task_struct *p, pid_t old_pid,
 	struct exfilmon_rec_exec *r;
 	struct exfilmon_pkey pkey;
 	unsigned long start, end, len;
+	char *exe;
 
 	r = get_cpu_ptr(exec_scratch);
 	memset(r, 0, sizeof(*r));
@@ -556,7 +557,17 @@ static void probe_exec(void *data, struct task_struct *p, pid_t old_pid,
 	r->ppid = task_ppid(p);
 	r->uid = __kuid_val(task_cred_xxx(p, uid));
 	strscpy_pad(r->comm, p->comm, sizeof(r->comm));
-	strscpy_pad(r->exe, bprm->filename, sizeof(r->exe));
+	/*
+	 * The file the kernel runs, not the name execve() was given (a
+	 * symlink would choose the alert's name). d_path() takes no sleeping
+	 * lock: rename_lock and mount_lock are seqlocks, and it runs under
+	 * rcu_read_lock() itself.
+	 */
+	exe = d_path(&bprm->file->f_path, r->exe, sizeof(r->exe));
+	if (IS_ERR(exe))
+		strscpy_pad(r->exe, bprm->filename, sizeof(r->exe));
+	else
+		memmove(r->exe, exe, strlen(exe) + 1);
 	/* p is current here: its new argv is in its own user memory */
 	if (p->mm) {
 		start = p->mm->arg_start;

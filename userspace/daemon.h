@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <json-c/json.h>
+#include "collected.h"
 #include "config.h"
 #include "correlate.h"
 #include "flowgraph.h"
@@ -36,7 +37,16 @@ struct daemon {
 	int store_failing;		/* last store write failed */
 	uint64_t records;		/* sensor records taken in */
 	struct live_set live;		/* coalesced counters to look up */
+	struct collected collected;	/* exited entries taken from a walk */
 	uint64_t settled_ns;		/* CLOCK_BOOTTIME of the last look-up */
+	int resync;			/* took over a state: read it all */
+	int took_over;			/* ... and its alerts go on */
+	struct {
+		uint64_t count;		/* self-checks that found tampering */
+		uint64_t mended;	/* things found changed and mended */
+		int64_t last_us;	/* CLOCK_REALTIME of the last */
+		char last[1024];	/* what it found */
+	} tamper;
 };
 
 /* CLOCK_BOOTTIME / CLOCK_REALTIME now. */
@@ -44,6 +54,14 @@ uint64_t now_boot_ns(void);
 int64_t now_real_us(void);
 /* A CLOCK_BOOTTIME stamp as CLOCK_REALTIME microseconds. */
 int64_t boot_to_real_us(uint64_t boot_ns);
+
+/*
+ * Check the sensor against what we made of it, every SELFCHECK_TICKS
+ * ticks: selfcheck.c. A finding is mended and raised with daemon_tamper().
+ */
+#define SELFCHECK_TICKS	5
+int daemon_selfcheck(struct daemon *d);
+void daemon_tamper(struct daemon *d, const char *what);
 
 /* Answer one request from peer; *reply is a new JSON object. */
 struct json_object *daemon_handle(struct daemon *d,

@@ -5,6 +5,8 @@
  * records, IPC requests, signals, a one-second timer and inotify.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -20,6 +23,7 @@
 #include <systemd/sd-daemon.h>
 #include "daemon.h"
 #include "log.h"
+#include "resume.h"
 
 #define SETTLE_NS (5ull * 1000000000ull)
 /* How often idle streams are looked for: a stream_idle is minutes. */
@@ -31,13 +35,14 @@
 struct env {
 	const char *config;
 	const char *sensor;
+	const char *pin_dir;	/* NULL: keep nothing for a restart */
 	int foreground;
 	int verbose;
 };
 
 static const char usage[] =
 "Usage: exfilmond [--config PATH] [--foreground] [--sensor auto|bpf|kmod]\n"
-"                 [--verbose]\n"
+"                 [--pin-dir DIR|none] [--verbose]\n"
 "\n"
 "Watch reads of sensitive files and transfers out of the machine; alert\n"
 "when a process tree reads watched data and sends it to a non-internal\n"
@@ -46,6 +51,10 @@ static const char usage[] =
 "  -c, --config PATH   configuration file (default /etc/exfilmon/exfilmon.conf)\n"
 "  -f, --foreground    log plainly to stderr (also when run by systemd)\n"
 "  -s, --sensor KIND   auto (default: eBPF, else the module), bpf or kmod\n"
+"  -p, --pin-dir DIR   where the eBPF sensor pins its programs and tables,\n"
+"                      so a restart after a crash or a kill takes them over\n"
+"                      (default /sys/fs/bpf/exfilmon); none: keep nothing,\n"
+"                      for either sensor\n"
 "  -v, --verbose       debug messages\n"
 "  -h, --help          this text\n"
 "  -V, --version       print the version\n"
@@ -60,6 +69,7 @@ static int parse_args(int argc, char **argv, struct env *env)
 		{ "config", required_argument, NULL, 'c' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "sensor", required_argument, NULL, 's' },
+		{ "pin-dir", required_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -67,7 +77,7 @@ static int parse_args(int argc, char **argv, struct env *env)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:fs:vhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:fs:p:vhV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			env->config = optarg;
@@ -83,6 +93,20 @@ static int parse_args(int argc, char **argv, struct env *env)
 				return 2;
 			}
 			env->sensor = optarg;
+			break;
+		case 'p':
+			if (!strcmp(optarg, "none")) {
+				env->pin_dir = NULL;
+				break;
+			}
+			/* libbpf pins by name under it; bpffs wants a path */
+			if (optarg[0] != '/' || strlen(optarg) > 200) {
+				fprintf(stderr, "exfilmond: --pin-dir %s: expected "
+					"an absolute path of at most 200 bytes "
+					"on bpffs, or none\n", optarg);
+				return 2;
+			}
+			env->pin_dir = optarg;
 			break;
 		case 'v':
 			env->verbose = 1;
@@ -380,6 +404,35 @@ static void drain(struct daemon *d, int rfd)
 		log_warn("failed to arm the drain timer: %s", strerror(errno));
 }
 
+/*
+ * One daemon per state_dir: a second one would share the store, and take
+ * over the first one's pinned sensor while it runs (docs/design.md
+ * "Restarts"). The lock goes with the process, however it ends.
+ */
+static int lock_state_dir(struct daemon *d)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/exfilmond.lock", d->cfg.state_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_err("failed to open %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int err = errno;
+
+		log_err("failed to lock %s: %s%s", path, strerror(err),
+			err == EWOULDBLOCK ? " (another exfilmond runs with "
+			"this state_dir)" : "");
+		close(fd);
+		return -err;
+	}
+	/* kept open, unclosed, for as long as we run */
+	return 0;
+}
+
 static int run(struct daemon *d)
 {
 	struct itimerspec its = { { 1, 0 }, { 1, 0 } };
@@ -389,6 +442,7 @@ static int run(struct daemon *d)
 	struct epoll_event evs[16];
 	sigset_t mask;
 	int running = 1;
+	uint64_t ticks = 0;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -449,11 +503,16 @@ static int run(struct daemon *d)
 			} else if (fd == sfd) {
 				on_signal(d, sfd, &running);
 			} else if (fd == tfd) {
-				uint64_t ticks;
+				uint64_t expired;
+				int err;
 
-				if (read(tfd, &ticks, sizeof(ticks)) <= 0)
+				if (read(tfd, &expired, sizeof(expired)) <= 0)
 					continue;
 				daemon_tick(d);
+				if (++ticks % SELFCHECK_TICKS == 0 &&
+				    (err = daemon_selfcheck(d)))
+					log_err("self-check failed: %s",
+						strerror(-err));
 				sweep_streams(d, &swept_ns);
 				follow_jsonlog(d);
 			} else if (fd == wfd) {
@@ -500,9 +559,11 @@ int main(int argc, char **argv)
 	struct env env = {
 		.config = "/etc/exfilmon/exfilmon.conf",
 		.sensor = "auto",
+		.pin_dir = "/sys/fs/bpf/exfilmon",
 	};
 	struct corr_params cp = { .settle_ns = SETTLE_NS };
 	struct sensor_limits lim;
+	struct resume resume;
 	struct daemon d = { 0 };
 	char err[2048];
 	int ret;
@@ -527,6 +588,9 @@ int main(int argc, char **argv)
 		ret = 1;
 		goto out_config;
 	}
+	ret = lock_state_dir(&d);
+	if (ret)
+		goto out_config;
 	sd_notify(0, "STATUS=opening the alert store");
 	ret = store_open(&d.store, d.cfg.state_dir, err, sizeof(err));
 	if (ret) {
@@ -556,6 +620,7 @@ int main(int argc, char **argv)
 	ret = live_init(&d.live);
 	if (ret)
 		goto out_corr;
+	collected_init(&d.collected);
 
 	lim.max_procs = d.cfg.max_procs;
 	lim.max_reads = d.cfg.max_reads;
@@ -564,33 +629,55 @@ int main(int argc, char **argv)
 	lim.max_streams = d.cfg.max_streams;
 	lim.max_flows = d.cfg.max_flows;
 	lim.ring_kib = d.cfg.ring_kib;
+	lim.pin_dir = env.pin_dir;
 	sd_notifyf(0, "STATUS=attaching the %s sensor", env.sensor);
 	ret = sensor_open(&d.sensor, env.sensor, &lim, daemon_on_record, &d,
 			  err, sizeof(err));
 	if (ret) {
 		log_err("failed to start the sensor: %s", err);
-		goto out_live;
+		goto out_collected;
 	}
-	/* counters of a module that outlived an earlier daemon are history */
+	/* until an orderly stop, whatever ends us leaves the state */
+	d.sensor->keep = 1;
+	if (d.sensor->note[0])
+		log_info("%s sensor: %s", sensor_kind(d.sensor),
+			 d.sensor->note);
+	/* losses an earlier daemon saw are its history: only new ones warn */
 	d.sensor->ops->stats(d.sensor, d.seen_stats);
+	ret = resume_snapshot(&d, &resume);
+	if (ret) {
+		log_err("failed to read the sensor's watch table: %s",
+			strerror(-ret));
+		goto out_sensor;
+	}
 	ret = watchlist_init(&d.watches, d.sensor);
 	if (ret) {
 		log_err("failed to set up inotify: %s", strerror(-ret));
+		free(resume.was);
 		goto out_sensor;
 	}
 	ret = add_config_watches(&d);
+	if (ret) {
+		free(resume.was);
+		goto out_watches;
+	}
+	ret = resume_check(&d, &resume);
 	if (ret)
 		goto out_watches;
 	add_opaque(&d);
 	restore_derived(&d);
 
 	ret = run(&d);
+	/* SIGTERM: monitoring ends, nothing is left attached */
+	if (!ret)
+		d.sensor->keep = 0;
 
 out_watches:
 	watchlist_destroy(&d.watches);
 out_sensor:
 	sensor_close(d.sensor);
-out_live:
+out_collected:
+	collected_destroy(&d.collected);
 	live_destroy(&d.live);
 out_corr:
 	corr_free(d.corr);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "flowgraph.h"
 #include "proctree.h"
 
 #define to_proc(n) ((struct proc_info *)(n))
@@ -169,6 +170,12 @@ void proctree_exec(struct proctree *pt, const struct exfilmon_rec_exec *r)
 	n = readlink(path, exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';
+	} else if (r->flags & EXFILMON_EXEC_NAMES) {
+		/* gone already: the sensor's names of the image, leaf first */
+		size_t used = EXFILMON_EXEC_NAMES_LEN(r->flags);
+
+		flow_derived_path(r->exe, used < sizeof(r->exe) ? used :
+				  sizeof(r->exe), r->flags, exe, sizeof(exe));
 	} else {
 		n = sizeof(r->exe) < sizeof(exe) ? sizeof(r->exe) : sizeof(exe);
 		memcpy(exe, r->exe, n);

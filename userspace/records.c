@@ -10,30 +10,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include "alert_sink.h"
+#include "clock.h"
 #include "daemon.h"
 #include "log.h"
-
-uint64_t now_boot_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-int64_t now_real_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000000ll + ts.tv_nsec / 1000;
-}
-
-int64_t boot_to_real_us(uint64_t boot_ns)
-{
-	return now_real_us() - (int64_t)(now_boot_ns() - boot_ns) / 1000;
-}
 
 static void resolve_watch(void *ctx, const struct exfilmon_file_key *key,
 			  uint32_t watch_id, char *buf, size_t len)
@@ -106,6 +86,8 @@ int daemon_on_record(void *ctx, const struct exfilmon_rec_hdr *h, size_t len)
 	struct flow_env env;
 
 	d->records++;
+	if (collected_has(&d->collected, &h->proc))
+		return 0;	/* collected already: collected.c */
 	switch (h->type) {
 	case EXFILMON_REC_FORK:
 		if (len >= sizeof(struct exfilmon_rec_fork))
@@ -238,8 +220,11 @@ static int collect_exited(void *ctx, const struct exfilmon_pkey *k,
 {
 	struct daemon *d = ctx;
 
-	if (p->flags & EXFILMON_PROC_EXITED)
-		note_exited(d, k);
+	if (!(p->flags & EXFILMON_PROC_EXITED))
+		return 0;
+	/* its records may still be queued: they will be late, not new */
+	collected_add(&d->collected, k);
+	note_exited(d, k);
 	return 0;
 }
 
@@ -375,12 +360,16 @@ void daemon_tick(struct daemon *d)
 					      d->seen_stats[EXFILMON_STAT_DROPPED]));
 		d->seen_stats[EXFILMON_STAT_DROPPED] = st[EXFILMON_STAT_DROPPED];
 	}
-	/* lost records, or more counters live than kept: every total, once */
-	if (dropped || d->live.overflow) {
+	/*
+	 * lost records, more counters live than kept, or a sensor state
+	 * taken over from a daemon that died (resume.c): every total, once
+	 */
+	if (dropped || d->live.overflow || d->resync) {
 		d->live.overflow = 0;
 		sync_tables(d, NULL, 0);
 	}
-	if (dropped) {
+	if (dropped || d->resync) {
+		d->resync = 0;
 		/* exit records may have been among the lost */
 		d->sensor->ops->for_each_proc(d->sensor, collect_exited, d);
 		proctree_sweep(&d->procs, now_boot_ns());
@@ -391,6 +380,7 @@ void daemon_tick(struct daemon *d)
 	/* after the drain: records may be newer than an earlier reading */
 	daemon_flow_env(d, &env);
 	corr_tick(d->corr, now_boot_ns(), &env);
+	daemon_store_retry(d);
 	warn_evictions(d);
 	proctree_expire(&d->procs, now_boot_ns());
 }

@@ -23,6 +23,13 @@ struct sensor_limits {
 	uint32_t max_streams;
 	uint32_t max_flows;
 	uint32_t ring_kib;
+	/*
+	 * Where the state outlives a daemon that dies (docs/design.md
+	 * "Restarts"): the eBPF sensor pins its maps and links here and
+	 * takes over what it finds; the module keeps its tables across
+	 * opens. NULL: start from empty tables and keep nothing.
+	 */
+	const char *pin_dir;
 };
 
 /* Called for each record; a negative return stops sensor_poll(). */
@@ -33,7 +40,26 @@ struct sensor_ops {
 	const char *kind;
 	int (*open)(struct sensor **out, const struct sensor_limits *lim,
 		    sensor_record_fn fn, void *ctx, char *err, size_t errlen);
+	/*
+	 * Unless keep is set, the state is not kept (unpinned, or the
+	 * module's tables emptied): an orderly stop. A daemon that dies never
+	 * gets here, and that is what leaves its state to the next one.
+	 */
 	void (*close)(struct sensor *s);
+	/*
+	 * Empty the counter tables (procs, reads, sends, flows, streams) and
+	 * the ring: a taken-over state that does not fit the configuration.
+	 * The watched table is the caller's to mend.
+	 */
+	int (*reset)(struct sensor *s);
+	/*
+	 * The self-check (docs/design.md "Self-check"): is the sensor as we
+	 * made it? keys are the configured watch keys the hot-path filter
+	 * must pass. Mends what it can; returns how many things it found
+	 * changed, each described in why ("; " between), or -errno.
+	 */
+	int (*check)(struct sensor *s, const struct exfilmon_file_key *keys,
+		     size_t nr, char *why, size_t whylen);
 	int (*fd)(struct sensor *s);
 	int (*poll)(struct sensor *s);
 	/*
@@ -105,6 +131,9 @@ struct sensor_ops {
 struct sensor {
 	const struct sensor_ops *ops;
 	uint32_t abi_version;	/* major << 16 | minor, as the sensor says */
+	int resumed;		/* open took over a state a daemon left */
+	int keep;		/* close leaves the state, as a death would */
+	char note[512];		/* from open, for the log: how it started */
 };
 
 extern const struct sensor_ops sensor_bpf_ops;

@@ -5,6 +5,7 @@
  * daemon.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "sensor.h"
+#include "sensor_pin.h"
 #include "exfilmon.skel.h"
 
 /*
@@ -35,6 +37,8 @@ struct sensor_bpf {
 	sensor_record_fn fn;
 	void *ctx;
 	int ncpus;
+	char *pin_dir;		/* where our maps and links are pinned */
+	int discard;		/* bpf_reset(): records describe what is gone */
 };
 
 #define to_bpf(s) ((struct sensor_bpf *)(s))
@@ -66,7 +70,7 @@ static int on_record(void *ctx, void *data, size_t len)
 	struct sensor_bpf *s = ctx;
 	const struct exfilmon_rec_hdr *h = data;
 
-	if (len < sizeof(*h) || h->size > len)
+	if (len < sizeof(*h) || h->size > len || s->discard)
 		return 0;	/* cannot happen with our programs; skip it */
 	return s->fn(s->ctx, h, h->size);
 }
@@ -79,13 +83,121 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
 	return 0;
 }
 
+/* Unpinned, the programs detach with our last fd. */
 static void bpf_close(struct sensor *base)
 {
 	struct sensor_bpf *s = to_bpf(base);
 
+	if (s->pin_dir && !base->keep)
+		pin_dir_remove(s->pin_dir);
+	free(s->pin_dir);
 	ring_buffer__free(s->rb);
 	exfilmon_bpf__destroy(s->skel);
 	free(s);
+}
+
+/* FNV-1a of the embedded object: the build the pinned programs are of. */
+static uint64_t object_hash(void)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const unsigned char *p;
+	size_t sz, i;
+
+	p = exfilmon_bpf__elf_bytes(&sz);
+	for (i = 0; i < sz; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static struct exfilmon_bpf *open_skel(const struct sensor_limits *lim,
+				      char *err, size_t errlen)
+{
+	struct exfilmon_bpf *skel = exfilmon_bpf__open();
+
+	if (!skel) {
+		snprintf(err, errlen, "failed to open BPF object: %s",
+			 strerror(errno));
+		return NULL;
+	}
+	bpf_map__set_max_entries(skel->maps.procs, lim->max_procs);
+	bpf_map__set_max_entries(skel->maps.reads, lim->max_reads);
+	bpf_map__set_max_entries(skel->maps.sends, lim->max_sends);
+	bpf_map__set_max_entries(skel->maps.watched, lim->max_watch);
+	bpf_map__set_max_entries(skel->maps.streams, lim->max_streams);
+	bpf_map__set_max_entries(skel->maps.flows, lim->max_flows);
+	bpf_map__set_max_entries(skel->maps.events, lim->ring_kib * 1024);
+	/* the iterator runs on demand, with a filter: see bpf_fd_key() */
+	bpf_program__set_autoattach(skel->progs.iter_fd_keys, false);
+	skel->rodata->object_hash = object_hash();
+	return skel;
+}
+
+/*
+ * Take over the pinned state of a daemon that died, if it is there and
+ * fits; otherwise start afresh and pin. A failure to pin costs only the
+ * resume, so it is noted rather than fatal.
+ */
+static int load_and_attach(struct sensor_bpf *s, const struct sensor_limits *lim,
+			   char *err, size_t errlen)
+{
+	char why[256] = "";
+	int ret, adopted = 0;
+
+	s->skel = open_skel(lim, err, errlen);
+	if (!s->skel)
+		return -errno ? -errno : -EINVAL;
+	if (lim->pin_dir) {
+		adopted = pin_adopt(s->skel->skeleton, lim->pin_dir, why,
+				    sizeof(why));
+		if (adopted < 0) {
+			/* the skeleton took a part: start over without */
+			snprintf(why, sizeof(why), "failed to take over %s: %s",
+				 lim->pin_dir, strerror(-adopted));
+			exfilmon_bpf__destroy(s->skel);
+			s->skel = open_skel(lim, err, errlen);
+			if (!s->skel)
+				return -errno ? -errno : -EINVAL;
+			adopted = 0;
+		}
+	}
+	ret = exfilmon_bpf__load(s->skel);
+	if (ret) {
+		snprintf(err, errlen, "failed to load BPF programs: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	s->base.abi_version = s->skel->rodata->abi_version;
+	ret = sensor_check_abi(s->base.abi_version, err, errlen);
+	if (ret)
+		return ret;
+	if (adopted) {
+		s->base.resumed = 1;
+		snprintf(s->base.note, sizeof(s->base.note),
+			 "took over the programs and tables pinned in %s",
+			 lim->pin_dir);
+		return 0;
+	}
+	ret = exfilmon_bpf__attach(s->skel);
+	if (ret) {
+		snprintf(err, errlen, "failed to attach BPF programs: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	if (!lim->pin_dir)
+		return 0;
+	/* what was pinned did not fit: it goes, and ours takes its place */
+	ret = pin_all(s->skel->skeleton, lim->pin_dir);
+	if (ret) {
+		snprintf(s->base.note, sizeof(s->base.note),
+			 "%s%snot pinned in %s (%s): a restarted daemon will "
+			 "start from empty tables", why, why[0] ? "; " : "",
+			 lim->pin_dir, strerror(-ret));
+		return 0;
+	}
+	s->pin_dir = strdup(lim->pin_dir);
+	snprintf(s->base.note, sizeof(s->base.note), "%s%spinned in %s", why,
+		 why[0] ? "; a fresh sensor " : "", lim->pin_dir);
+	return 0;
 }
 
 static int bpf_open(struct sensor **out, const struct sensor_limits *lim,
@@ -120,51 +232,27 @@ static int bpf_open(struct sensor **out, const struct sensor_limits *lim,
 	ret = ensure_tracefs(err, errlen);
 	if (ret)
 		goto err_free;
-
-	s->skel = exfilmon_bpf__open();
-	if (!s->skel) {
-		ret = -errno;
-		snprintf(err, errlen, "failed to open BPF object: %s",
-			 strerror(errno));
-		goto err_free;
-	}
-	bpf_map__set_max_entries(s->skel->maps.procs, lim->max_procs);
-	bpf_map__set_max_entries(s->skel->maps.reads, lim->max_reads);
-	bpf_map__set_max_entries(s->skel->maps.sends, lim->max_sends);
-	bpf_map__set_max_entries(s->skel->maps.watched, lim->max_watch);
-	bpf_map__set_max_entries(s->skel->maps.streams, lim->max_streams);
-	bpf_map__set_max_entries(s->skel->maps.flows, lim->max_flows);
-	bpf_map__set_max_entries(s->skel->maps.events, lim->ring_kib * 1024);
-	/* the iterator runs on demand, with a filter: see bpf_fd_key() */
-	bpf_program__set_autoattach(s->skel->progs.iter_fd_keys, false);
-
-	ret = exfilmon_bpf__load(s->skel);
-	if (ret) {
-		snprintf(err, errlen, "failed to load BPF programs: %s",
-			 strerror(-ret));
-		goto err_destroy;
-	}
-	s->base.abi_version = s->skel->rodata->abi_version;
-	ret = sensor_check_abi(s->base.abi_version, err, errlen);
+	ret = load_and_attach(s, lim, err, errlen);
 	if (ret)
 		goto err_destroy;
-	ret = exfilmon_bpf__attach(s->skel);
-	if (ret) {
-		snprintf(err, errlen, "failed to attach BPF programs: %s",
-			 strerror(-ret));
-		goto err_destroy;
-	}
+	if (s->base.resumed)
+		s->pin_dir = strdup(lim->pin_dir);
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record,
 				 s, NULL);
 	if (!s->rb) {
 		ret = -errno;
 		snprintf(err, errlen, "failed to open ring buffer: %s",
 			 strerror(errno));
-		goto err_destroy;
+		goto err_unpin;
 	}
 	*out = &s->base;
 	return 0;
 
+err_unpin:
+	/* a state taken over stays for the next try */
+	if (s->pin_dir && !s->base.resumed)
+		pin_dir_remove(s->pin_dir);
+	free(s->pin_dir);
 err_destroy:
 	exfilmon_bpf__destroy(s->skel);
 err_free:
@@ -494,10 +582,158 @@ BPF_FOR_EACH(flow, flows, struct exfilmon_read_key, struct exfilmon_count)
 BPF_FOR_EACH(watched, watched, struct exfilmon_file_key, struct exfilmon_obj)
 BPF_FOR_EACH(stream, streams, struct exfilmon_file_key, struct exfilmon_obj)
 
+static int drop_all(void *ctx, const void *k, const void *v)
+{
+	return 1;
+}
+
+static int bpf_reset(struct sensor *base)
+{
+	struct sensor_bpf *s = to_bpf(base);
+	const struct {
+		struct bpf_map *map;
+		size_t ksize, vsize;
+	} t[] = {
+		{ s->skel->maps.procs, sizeof(struct exfilmon_pkey),
+		  sizeof(struct exfilmon_proc) },
+		{ s->skel->maps.reads, sizeof(struct exfilmon_read_key),
+		  sizeof(struct exfilmon_count) },
+		{ s->skel->maps.sends, sizeof(struct exfilmon_send_key),
+		  sizeof(struct exfilmon_count) },
+		{ s->skel->maps.flows, sizeof(struct exfilmon_read_key),
+		  sizeof(struct exfilmon_count) },
+		{ s->skel->maps.streams, sizeof(struct exfilmon_file_key),
+		  sizeof(struct exfilmon_obj) },
+	};
+	size_t i;
+	int ret;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ret = map_walk(t[i].map, t[i].ksize, t[i].vsize, drop_all,
+			       NULL);
+		if (ret < 0)
+			return ret;
+	}
+	/* the tracked filter keeps its bits: a stale one costs a lookup */
+	s->discard = 1;
+	ring_buffer__consume(s->rb);
+	s->discard = 0;
+	return 0;
+}
+
+static void say(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void say(char *why, size_t whylen, const char *fmt, ...)
+{
+	size_t used = strlen(why);
+	va_list ap;
+
+	if (used + 2 >= whylen)
+		return;
+	if (used) {
+		strcpy(why + used, "; ");
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(why + used, whylen - used, fmt, ap);
+	va_end(ap);
+}
+
+struct tracked_ctx {
+	struct sensor_bpf *s;
+	int bad;
+	char *why;
+	size_t whylen;
+};
+
+static int tracked_bit(const struct sensor_bpf *s, uint32_t tgid)
+{
+	tgid &= (1u << 22) - 1;
+	return !!(__atomic_load_n(&s->skel->bss->tracked_tgids[tgid / 64],
+				  __ATOMIC_RELAXED) & (1ULL << (tgid % 64)));
+}
+
+/*
+ * A live tracked process must have its bit, or its writes and sends go
+ * uncounted. The exit hook clears the bit a moment before it flags the
+ * entry exited, so a clear bit counts only if the entry is still not
+ * flagged a while later.
+ */
+static int tracked_one(void *ctx, const void *k, const void *v)
+{
+	struct tracked_ctx *c = ctx;
+	const struct exfilmon_pkey *key = k;
+	const struct exfilmon_proc *p = v;
+	struct exfilmon_proc now;
+	int fd = bpf_map__fd(c->s->skel->maps.procs);
+
+	if ((p->flags & EXFILMON_PROC_EXITED) || tracked_bit(c->s, key->tgid))
+		return 0;
+	usleep(10000);
+	if (bpf_map_lookup_elem(fd, key, &now) ||
+	    (now.flags & EXFILMON_PROC_EXITED) ||
+	    tracked_bit(c->s, key->tgid))
+		return 0;
+	__atomic_fetch_or(&c->s->skel->bss->tracked_tgids[(key->tgid &
+				((1u << 22) - 1)) / 64],
+			  1ULL << (key->tgid % 64), __ATOMIC_SEQ_CST);
+	if (!c->bad++)
+		say(c->why, c->whylen, "the filter bit of tracked process %u "
+		    "was cleared", key->tgid);
+	return 0;
+}
+
+/*
+ * What root could change behind our back: the pins (a restarted daemon
+ * would lose the state) and the filters in .bss (the programs would skip
+ * watched reads or tracked senders). The links themselves cannot be
+ * detached: BPF_LINK_DETACH answers EOPNOTSUPP for tracepoint links.
+ */
+static int bpf_check(struct sensor *base, const struct exfilmon_file_key *keys,
+		     size_t nr, char *why, size_t whylen)
+{
+	struct sensor_bpf *s = to_bpf(base);
+	struct tracked_ctx tc = { .s = s, .why = why, .whylen = whylen };
+	int bad = 0, ret;
+	size_t i;
+
+	if (s->pin_dir) {
+		ret = pin_verify(s->skel->skeleton, s->pin_dir, why, whylen);
+		if (ret > 0) {
+			bad += ret;
+			ret = pin_all(s->skel->skeleton, s->pin_dir);
+			say(why, whylen, ret ? "failed to pin again: %s" :
+			    "pinned again%s", ret ? strerror(-ret) : "");
+		}
+	}
+	for (i = 0; i < nr; i++) {
+		__u32 slot = exfilmon_watch_slot(keys[i].ino);
+		__u64 *w = &s->skel->bss->watch_filter[slot / 64];
+
+		if (__atomic_load_n(w, __ATOMIC_RELAXED) & 1ULL << (slot % 64))
+			continue;
+		__atomic_fetch_or(w, 1ULL << (slot % 64), __ATOMIC_SEQ_CST);
+		say(why, whylen, "the filter bit of watched inode %llu was "
+		    "cleared", (unsigned long long)keys[i].ino);
+		bad++;
+	}
+	ret = map_walk(s->skel->maps.procs, sizeof(struct exfilmon_pkey),
+		       sizeof(struct exfilmon_proc), tracked_one, &tc);
+	if (ret < 0)
+		return ret;
+	if (tc.bad > 1)
+		say(why, whylen, "and of %d other tracked processes",
+		    tc.bad - 1);
+	return bad + tc.bad;
+}
+
 const struct sensor_ops sensor_bpf_ops = {
 	.kind = "bpf",
 	.open = bpf_open,
 	.close = bpf_close,
+	.reset = bpf_reset,
+	.check = bpf_check,
 	.fd = bpf_fd,
 	.poll = bpf_poll,
 	.watch_add = bpf_watch_add,

@@ -23,38 +23,62 @@ struct sensor_kmod {
 	sensor_record_fn fn;
 	void *ctx;
 	char *buf;
+	int keep;		/* the tables outlive a daemon that dies */
 };
 
 #define to_kmod(s) ((struct sensor_kmod *)(s))
 
-static void kmod_close(struct sensor *base)
-{
-	struct sensor_kmod *s = to_kmod(base);
+static int table_walk(struct sensor_kmod *s, uint32_t table, size_t esize,
+		      size_t ksize, int (*fn)(void *ctx, const void *k,
+					      const void *v),
+		      void *ctx);
+static int kmod_reset(struct sensor_kmod *s, int watched);
 
+static void free_kmod(struct sensor_kmod *s)
+{
 	if (s->fd >= 0)
 		close(s->fd);
 	free(s->buf);
 	free(s);
 }
 
-static int table_walk(struct sensor_kmod *s, uint32_t table, size_t esize,
-		      size_t ksize, int (*fn)(void *ctx, const void *k,
-					      const void *v),
-		      void *ctx);
+/*
+ * An orderly close empties the tables when they were to be kept: the next
+ * daemon must not take over what this one already turned into alerts.
+ */
+static void kmod_close(struct sensor *base)
+{
+	struct sensor_kmod *s = to_kmod(base);
+
+	if (s->keep && !base->keep)
+		kmod_reset(s, 1);
+	free_kmod(s);
+}
+
+static int kmod_reset_op(struct sensor *base)
+{
+	return kmod_reset(to_kmod(base), 0);
+}
 
 static int drop_all(void *ctx, const void *k, const void *v)
 {
 	return 1;
 }
 
+static int count_one(void *ctx, const void *k, const void *v)
+{
+	++*(size_t *)ctx;
+	return 0;
+}
+
 /*
- * The module's tables outlive the daemon that filled them (unlike a BPF
- * object's maps, which go with it). Until the daemon resumes from them,
- * a new daemon starts where an eBPF one would: with empty tables, and the
+ * The module's tables outlive the daemon that filled them. A daemon that
+ * keeps them (sensor_limits.pin_dir) takes them over, the way an eBPF one
+ * takes over pinned maps; otherwise it starts with empty tables and the
  * watch list, opaque executables and derived marks its config and store
- * give it.
+ * give it. watched: the watched table too.
  */
-static int kmod_reset(struct sensor_kmod *s)
+static int kmod_reset(struct sensor_kmod *s, int watched)
 {
 	static const struct {
 		uint32_t table;
@@ -76,7 +100,7 @@ static int kmod_reset(struct sensor_kmod *s)
 	size_t i;
 	int ret;
 
-	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+	for (i = watched ? 0 : 1; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		ret = table_walk(s, tables[i].table, tables[i].esize,
 				 tables[i].ksize, drop_all, NULL);
 		if (ret)
@@ -144,17 +168,41 @@ static int kmod_open(struct sensor **out, const struct sensor_limits *lim,
 			 strerror(errno));
 		goto err_close;
 	}
-	ret = kmod_reset(s);
-	if (ret) {
-		snprintf(err, errlen, "failed to clear the module's tables: "
-			 "%s", strerror(-ret));
-		goto err_close;
+	if (lim->pin_dir) {
+		size_t nr = 0;
+
+		ret = table_walk(s, EXFILMON_TABLE_WATCHED,
+				 sizeof(struct exfilmon_watch_entry),
+				 sizeof(struct exfilmon_file_key), count_one,
+				 &nr);
+		if (!ret)
+			ret = table_walk(s, EXFILMON_TABLE_PROCS,
+					 sizeof(struct exfilmon_proc_entry),
+					 sizeof(struct exfilmon_pkey),
+					 count_one, &nr);
+		if (ret) {
+			snprintf(err, errlen, "failed to read the module's "
+				 "tables: %s", strerror(-ret));
+			goto err_close;
+		}
+		s->keep = 1;
+		s->base.resumed = nr > 0;
+		snprintf(s->base.note, sizeof(s->base.note), nr ?
+			 "took over the module's tables (%zu entries)" :
+			 "the module's tables are empty", nr);
+	} else {
+		ret = kmod_reset(s, 1);
+		if (ret) {
+			snprintf(err, errlen, "failed to clear the module's "
+				 "tables: %s", strerror(-ret));
+			goto err_close;
+		}
 	}
 	*out = &s->base;
 	return 0;
 
 err_close:
-	kmod_close(&s->base);
+	free_kmod(s);
 	return ret;
 }
 
@@ -410,10 +458,30 @@ KMOD_FOR_EACH(watched, EXFILMON_TABLE_WATCHED, struct exfilmon_watch_entry,
 KMOD_FOR_EACH(stream, EXFILMON_TABLE_STREAMS, struct exfilmon_watch_entry,
 	      struct exfilmon_file_key, struct exfilmon_obj)
 
+/*
+ * The module's hooks and tables can only change through our open device
+ * (it admits one opener) or by unloading it (our open file holds a
+ * reference), so what is left to check is that it still answers.
+ */
+static int kmod_check(struct sensor *base, const struct exfilmon_file_key *keys,
+		      size_t nr, char *why, size_t whylen)
+{
+	struct exfilmon_ioc_version v = { .size = sizeof(v) };
+
+	if (!ioctl(to_kmod(base)->fd, EXFILMON_IOC_VERSION, &v) &&
+	    v.abi_version == base->abi_version)
+		return 0;
+	snprintf(why, whylen, "the module no longer answers on %s: %s",
+		 EXFILMON_DEV_PATH, strerror(errno));
+	return 1;
+}
+
 const struct sensor_ops sensor_kmod_ops = {
 	.kind = "kmod",
 	.open = kmod_open,
 	.close = kmod_close,
+	.reset = kmod_reset_op,
+	.check = kmod_check,
 	.fd = kmod_fd,
 	.poll = kmod_poll,
 	.watch_add = kmod_watch_add,

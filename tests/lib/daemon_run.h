@@ -48,6 +48,13 @@ pid_t daemon_start_valgrind(const char *config, const char *socket,
 pid_t daemon_await(pid_t pid, const char *socket);
 /* SIGTERM it and wait; returns its exit status. */
 int daemon_stop(pid_t pid);
+/*
+ * The --pin-dir the daemon of pid was given (NULL if none), and removing
+ * it after the daemon was killed: its programs stay attached till then.
+ * daemon_stop() does this itself.
+ */
+const char *daemon_pin_dir(pid_t pid);
+void daemon_unpin(pid_t pid);
 
 /* exfilctl --socket S ... --json, parsed; NULL if not JSON. */
 struct json_object *ctl_json(const char *socket, const char *const args[]);
