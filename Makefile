@@ -2,8 +2,9 @@
 #
 # exfilmon: `make` builds the eBPF sensor, exfilmond and exfilctl;
 # `make check` installs what is missing, builds and runs every test;
-# `make demo` shows a theft being caught; `make install` and `make deb`
-# install and package it (docs/packaging.md). V=1 shows the commands.
+# `make demo` shows a theft being caught; `make stress` floods the sensor for
+# 60 s (docs/stress.md); `make install` and `make deb` install and package
+# it (docs/packaging.md). V=1 shows the commands.
 
 BUILD		?= build
 VERSION		:= 0.1.0
@@ -47,7 +48,7 @@ KSFT		:= $(BUILD)/kselftest
 TEST_LIB_SRCS	:= $(wildcard tests/lib/*.c)
 TEST_LIB_OBJS	:= $(TEST_LIB_SRCS:tests/lib/%.c=$(BUILD)/tests/lib/%.o)
 TEST_SRCS	:= $(wildcard tests/unit/test_*.c tests/sensor/test_*.c tests/e2e/test_*.c \
-			     tests/kmod/test_*.c)
+			     tests/kmod/test_*.c tests/stress/test_*.c)
 TEST_BINS	:= $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard tests/helpers/*.c))
 
@@ -55,7 +56,7 @@ TEST_HELPERS	:= $(patsubst tests/helpers/%.c,$(BUILD)/tests/helpers/%,$(wildcard
 # test objects are intermediate files: keep them between runs
 .SECONDARY:
 .PHONY: all deps check tests demo clean module module-clean dkms-install \
-	vmcheck install uninstall deb bench bench-build fuzz
+	vmcheck install uninstall deb bench bench-build fuzz stress
 
 all: $(PROGS:%=$(BUILD)/%)
 
@@ -103,7 +104,10 @@ $(KSFT)/kselftest_harness.h:
 
 TEST_CFLAGS	= $(CFLAGS) -I$(KSFT) -Itests/lib -Wno-sign-compare
 
+# the helpers use the daemon's and the ABI's structs: a stale object
+# would read another layout without a word
 $(BUILD)/tests/lib/%.o: tests/lib/%.c $(wildcard tests/lib/*.h) \
+			$(wildcard userspace/*.h) include/exfilmon_abi.h \
 			$(KSFT)/kselftest_harness.h | $(BUILD)/tests/lib
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) -c $< -o $@
@@ -161,6 +165,18 @@ bench: deps
 check: deps
 	$(Q)$(MAKE) --no-print-directory tests
 	$(Q)tests/check.sh $(BUILD)
+
+# The flood of tests/stress at full length: STRESS_SECONDS of it, failing
+# below STRESS_MIN_RATE syscalls a second (docs/stress.md). make check runs
+# a 5 s one that only reports its rate.
+STRESS_SECONDS	?= 60
+STRESS_MIN_RATE	?= 1000000
+
+stress: deps
+	$(Q)$(MAKE) --no-print-directory tests
+	$(Q)EXFILMON_BUILD=$(BUILD) EXFILMON_STRESS_SECONDS=$(STRESS_SECONDS) \
+		EXFILMON_STRESS_MIN_RATE=$(STRESS_MIN_RATE) \
+		$(BUILD)/tests/stress/test_flood
 
 # The suite inside Debian's 6.1 and 6.12 kernels under qemu (TCG), with the
 # eBPF sensor and with exfilmon.ko; see docs/vmcheck.md.

@@ -19,8 +19,10 @@
 set -eu
 
 # In-tree modules the tests need that Debian builds as modules: veth for the
-# test hosts (tests/lib/testhost.c).
-GUEST_MODULES=${VMCHECK_GUEST_MODULES:-veth}
+# test hosts (tests/lib/testhost.c); loop and ext4 (with crc32c, which ext4
+# asks the crypto API for at mount time, not by a module dependency) for
+# watched files on a loop-mounted ext4 image (tests/sensor/test_evasion.c).
+GUEST_MODULES=${VMCHECK_GUEST_MODULES:-veth loop crc32c_generic ext4}
 
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -107,6 +109,12 @@ complete() {
 		return 1
 	for m in $(cat "$out/modules/load"); do
 		[ -s "$out/modules/$m" ] || return 1
+	done
+	# a module asked for since: unpack again (unless it is built in)
+	for m in $GUEST_MODULES; do
+		grep -qx "$m" "$out/modules/load" ||
+			grep -q "^CONFIG_$(echo "$m" | tr a-z- A-Z_)=y" \
+				"$out/config" || return 1
 	done
 }
 if complete; then

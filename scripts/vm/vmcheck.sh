@@ -26,7 +26,8 @@
 #                         tree (it needs Kbuild and module/; for testing
 #                         the harness)
 #   VMCHECK_QEMU_CPU      qemu -cpu model (default max)
-#   VMCHECK_GUEST_MODULES the kernel's modules the guest loads (default veth)
+#   VMCHECK_GUEST_MODULES the kernel's modules the guest loads (default veth
+#                         loop crc32c_generic ext4)
 #   VMCHECK_BENCH         quick or full: instead of the suite, the guest runs
 #                         exfilbench with exfilmon.ko and eBPF (bench/run.sh)
 set -u
