@@ -678,6 +678,18 @@ static char *read_line(char *str, int num, void *stream)
 		line++;
 		len--;
 	}
+	/*
+	 * inih skips a byte-order mark at the start of the first line it is
+	 * given, which is after the whitespace removed above: check_line()
+	 * would then judge other text than inih parses ("  <BOM>[x]=1" is a
+	 * key line to one and an unknown section to the other). A mark is
+	 * one only as the file's first bytes: refuse any other.
+	 */
+	if (ctx->lineno == 1 && len >= 3 && !memcmp(line, "\xef\xbb\xbf", 3)) {
+		syntax_error(ctx, ctx->lineno,
+			     "byte-order mark after the start of the file");
+		return NULL;
+	}
 	/* inih would cut a longer line and read the rest as a new line. */
 	if (len >= (size_t)num) {
 		syntax_error(ctx, ctx->lineno, "line longer than %d characters",

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include "kselftest_harness.h"
 #include "daemon_run.h"
+#include "json_strict.h"
 #include "ipc.h"
 
 #define NOBODY 65534	/* primary group nogroup (65534) */
@@ -62,10 +63,29 @@ FIXTURE_VARIANT_ADD(config, watch_path_missing) {
 	.error = ":2: path = %s/no-such.db: No such file or directory\n",
 };
 
+/* loop -> loop2 -> loop: made in every test folder */
+FIXTURE_VARIANT_ADD(config, watch_path_symlink_loop) {
+	.text = "[watch]\npath = %s/loop\n",
+	.error = ":2: path = %s/loop: Too many levels of symbolic links\n",
+};
+
+/* echoed escaped: an error must not drive the terminal it goes to */
+FIXTURE_VARIANT_ADD(config, watch_path_escape_sequence) {
+	.text = "[watch]\npath = %s/\x1b[2J\xff.db\n",
+	.error = ":2: path = %s/\\x1b[2J\\xff.db: No such file or "
+		 "directory\n",
+};
+
 FIXTURE_SETUP(config)
 {
+	char a[128], b[128];
+
 	strcpy(self->dir, "/tmp/exfilmon-badcfg-XXXXXX");
 	ASSERT_NE(NULL, mkdtemp(self->dir));
+	snprintf(a, sizeof(a), "%s/loop", self->dir);
+	snprintf(b, sizeof(b), "%s/loop2", self->dir);
+	ASSERT_EQ(0, symlink(b, a));
+	ASSERT_EQ(0, symlink(a, b));
 	snprintf(self->path, sizeof(self->path), "%s/exfilmon.conf",
 		 self->dir);
 }
@@ -214,6 +234,141 @@ TEST_F(running, watch_add_of_a_missing_path_is_refused)
 	json_object_put(req);
 	json_object_put(reply);
 	close(fd);
+	free(r);
+}
+
+/* One watch request straight to the daemon; its error, or NULL if ok. */
+static char *daemon_watch_error(const char *sock, const char *op,
+				const char *path)
+{
+	struct json_object *req, *reply = NULL, *v;
+	char *error = NULL;
+	int fd = ipc_connect(sock);
+
+	if (fd < 0)
+		return strdup("(cannot connect)");
+	req = json_object_new_object();
+	json_object_object_add(req, "v", json_object_new_int(IPC_VERSION));
+	json_object_object_add(req, "cmd", json_object_new_string("watch"));
+	json_object_object_add(req, "op", json_object_new_string(op));
+	json_object_object_add(req, "path", json_object_new_string(path));
+	if (ipc_send(fd, req) || ipc_recv(fd, &reply))
+		error = strdup("(no reply)");
+	else if (json_object_object_get_ex(reply, "error", &v))
+		error = strdup(json_object_get_string(v));
+	json_object_put(req);
+	json_object_put(reply);
+	close(fd);
+	return error;
+}
+
+/*
+ * Paths the kernel resolves to nothing get the reason, from exfilctl and
+ * from the daemon itself (a client need not be exfilctl).
+ */
+TEST_F(running, unusable_watch_paths_get_clear_errors)
+{
+	struct cmd_result *r = malloc(sizeof(*r));
+	char a[160], b[160], *err, *big;
+
+	if (_metadata->skip)
+		return;	/* skipped in the setup */
+
+	ASSERT_NE(NULL, r);
+	snprintf(a, sizeof(a), "%s/loop", self->dir);
+	snprintf(b, sizeof(b), "%s/loop2", self->dir);
+	ASSERT_EQ(0, symlink(b, a));
+	ASSERT_EQ(0, symlink(a, b));
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "add", a));
+	EXPECT_EQ(1, r->status);
+	EXPECT_NE(NULL, strstr(r->err, "Too many levels of symbolic links"));
+	EXPECT_NE(NULL, strstr(r->err, a));
+	err = daemon_watch_error(self->sock, "add", a);
+	snprintf(b, sizeof(b), "%s: Too many levels of symbolic links", a);
+	EXPECT_STREQ(b, err);
+	free(err);
+
+	/* longer than PATH_MAX: refused, the echo cut short */
+	big = malloc(5001);
+	ASSERT_NE(NULL, big);
+	memset(big, 'a', 5000);
+	big[0] = '/';
+	big[5000] = '\0';
+	err = daemon_watch_error(self->sock, "add", big);
+	ASSERT_NE(NULL, err);
+	EXPECT_NE(NULL, strstr(err, "...: longer than 4095 bytes, the "
+			       "longest path the kernel resolves (PATH_MAX)"));
+	EXPECT_GT(300, strlen(err));
+	free(err);
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "add", big));
+	EXPECT_EQ(1, r->status);
+	EXPECT_NE(NULL, strstr(r->err, "File name too long"));
+	free(big);
+
+	/* a missing path with an escape sequence comes back escaped */
+	snprintf(a, sizeof(a), "%s/\x1b]0;owned\x07\xff", self->dir);
+	err = daemon_watch_error(self->sock, "add", a);
+	snprintf(b, sizeof(b), "%s/\\x1b]0;owned\\x07\\xff: No such file or "
+		 "directory", self->dir);
+	EXPECT_STREQ(b, err);
+	free(err);
+	free(r);
+}
+
+/*
+ * s holds no control byte but the '\n' ending a line: no C0, DEL or C1
+ * (raw, or as UTF-8), and not the 0xff of our path (invalid UTF-8).
+ */
+static int plain_lines(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = *s, d = s[1];
+
+		if ((c < 0x20 && c != '\n') || c == 0x7f ||
+		    (c >= 0x80 && c <= 0x9f) || c == 0xff ||
+		    (c == 0xc2 && d >= 0x80 && d <= 0x9f))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A newline, an escape sequence and invalid UTF-8 make a legal Linux path
+ * that a database may live at: watched, and shown escaped, never raw, in
+ * text and as valid JSON.
+ */
+TEST_F(running, hostile_bytes_in_a_watch_path_never_reach_the_output_raw)
+{
+	struct cmd_result *r = malloc(sizeof(*r));
+	const char *list[] = { "exfilctl", "--socket", self->sock, "watch",
+			       "list", "--json", NULL };
+	struct json_object *arr;
+	char path[256];
+
+	if (_metadata->skip)
+		return;	/* skipped in the setup */
+
+	ASSERT_NE(NULL, r);
+	snprintf(path, sizeof(path), "%s/db\nALERT 0\x1b[2J\xff.csv",
+		 self->dir);
+	ASSERT_EQ(0, write_file(path, "name,account,phone\n"));
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "add", path));
+	EXPECT_EQ(0, r->status);
+	EXPECT_TRUE(plain_lines(r->out)) TH_LOG("%s", r->out);
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "list", NULL));
+	EXPECT_EQ(0, r->status);
+	EXPECT_TRUE(plain_lines(r->out)) TH_LOG("%s", r->out);
+	/* 0xff: escaped, or U+FFFD where the reply's JSON replaced it */
+	EXPECT_TRUE(strstr(r->out, "db\\nALERT 0\\x1b[2J\\xff.csv") ||
+		    strstr(r->out, "db\\nALERT 0\\x1b[2J\xef\xbf\xbd.csv"));
+	ASSERT_EQ(0, run_prog(r, (uid_t)-1, list));
+	EXPECT_EQ(0, r->status);
+	arr = json_parse_strict(r->out);
+	EXPECT_NE(NULL, arr) TH_LOG("not strict JSON: %s", r->out);
+	json_object_put(arr);
+	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "rm", path));
+	EXPECT_EQ(0, r->status);
+	EXPECT_TRUE(plain_lines(r->out)) TH_LOG("%s", r->out);
 	free(r);
 }
 

@@ -505,6 +505,26 @@ FIXTURE_VARIANT_ADD(bad_config, escape_utf8_and_backslash) {
 	.err = "test.conf:2: path = caf\\xc3\\xa9\\x5cdb: must be an absolute path",
 };
 
+/*
+ * A byte-order mark counts only as the file's first bytes. inih also
+ * skips one after the indentation exfilmond removes, so one there would
+ * hide an unknown empty section from the line check.
+ */
+FIXTURE_VARIANT_ADD(bad_config, bom_after_whitespace) {
+	.text = "  \xef\xbb\xbf[bogus]=1\n[watch]\n",
+	.err = "test.conf:1: syntax error: byte-order mark after the start of the file",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, second_bom) {
+	.text = "\xef\xbb\xbf\xef\xbb\xbf[bogus]\n",
+	.err = "test.conf:1: syntax error: byte-order mark after the start of the file",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, bom_on_line_two) {
+	.text = "[watch]\n\xef\xbb\xbf[bogus]\n",
+	.err = "test.conf:2: syntax error: expected \"key = value\", \"[section]\" or a comment",
+};
+
 TEST_F(bad_config, rejected)
 {
 	ASSERT_EQ(-EINVAL, load(&self->cfg, variant->text, self->err));

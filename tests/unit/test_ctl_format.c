@@ -386,6 +386,28 @@ TEST(watch_list)
 	EXPECT_OUTPUT(ctl_print_watched, "[]", "nothing is watched\n");
 }
 
+/*
+ * A watch path is any bytes but NUL: a newline, an escape sequence, a C1
+ * CSI and the U+FFFD the daemon put for invalid UTF-8 (watch.c) stay on
+ * their row, escaped, in the watch list and in status.
+ */
+TEST(watch_list_hostile_path)
+{
+	EXPECT_OUTPUT(ctl_print_watched,
+		"[{\"path\":\"/srv/a\\nfile 1 /etc/shadow\\u001b[2J\\u009b"
+		"\xef\xbf\xbd\",\"inodes\":1,\"kind\":\"file\",\"ino\":12,"
+		"\"replaced\":3}]",
+"KIND  INODES  PATH\n"
+"file       1  /srv/a\\nfile 1 /etc/shadow\\x1b[2J\\xc2\\x9b\\xef\\xbf\\xbd\n");
+	ctl_set_utf8(true);
+	EXPECT_OUTPUT(ctl_print_watched,
+		"[{\"path\":\"/srv/a\\nb\\u009b\xef\xbf\xbd\",\"inodes\":2,"
+		"\"kind\":\"file\"}]",
+"KIND  INODES  PATH\n"
+"file       2  /srv/a\\nb\\xc2\\x9b\xef\xbf\xbd\n");
+	ctl_set_utf8(false);
+}
+
 static int print_add(FILE *f, struct json_object *reply)
 {
 	return ctl_print_watch_change(f, "add", reply);

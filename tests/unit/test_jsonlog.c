@@ -475,6 +475,46 @@ TEST_F(jsonlog, one_line_per_event_mode_0640)
 	free(update_line);
 }
 
+/*
+ * Names from the kernel (comm, exe) and watched paths are any bytes: an
+ * insider names his binary with a newline and an escape sequence, his
+ * file with invalid UTF-8. The log still gets one strict-JSON line.
+ */
+TEST_F(jsonlog, hostile_names_and_paths_make_one_valid_line)
+{
+	struct json_object *obj;
+	struct jsonlog *jl;
+	char *text;
+	size_t len;
+
+	strcpy(self->a.comm, "x\n{\"a\":1}\x1b[2J");
+	strcpy(self->a.exe, "/tmp/\x1b]0;owned\x07\xc2\x9b" "2J\n");
+	strcpy(self->a.ancestry[1].comm, "\xff\xfe");
+	strcpy(self->a.files[1].path, "/srv/hr/\xffreviews\n.odt");
+	ASSERT_EQ(0, jsonlog_open(&jl, self->path));
+	ASSERT_EQ(0, jsonlog_write(jl, &self->a, "new"));
+	jsonlog_close(jl);
+	text = slurp(self->path, &len);
+	ASSERT_NE(NULL, text);
+	ASSERT_LT(0, len);
+	EXPECT_EQ(strlen(text), len);
+	/* one line: its only newline the last byte */
+	EXPECT_EQ(text + len - 1, strchr(text, '\n'));
+	EXPECT_EQ(NULL, strchr(text, '\x1b'));
+	EXPECT_EQ(NULL, strchr(text, '\xff'));
+	text[len - 1] = '\0';
+	obj = json_parse_strict(text);
+	ASSERT_NE(NULL, obj) TH_LOG("not strict JSON: %s", text);
+	EXPECT_STREQ("x\n{\"a\":1}\x1b[2J", str_at(obj, "process.name"));
+	/* U+0080-U+009F are well-formed UTF-8: kept, as \u escapes */
+	EXPECT_STREQ("/tmp/\x1b]0;owned\x07\xc2\x9b" "2J\n",
+		     str_at(obj, "process.executable"));
+	EXPECT_STREQ("/srv/hr/\xef\xbf\xbdreviews\n.odt",
+		     str_at(obj, "file.path"));
+	json_object_put(obj);
+	free(text);
+}
+
 TEST_F(jsonlog, appends_to_existing_file_and_keeps_its_mode)
 {
 	struct jsonlog *jl;
