@@ -392,7 +392,7 @@ static struct json_object *json_field(const char *field, size_t size)
 	return json_string_from_bytes(field, strnlen(field, size));
 }
 
-static struct json_object *json_time(int64_t time_us)
+struct json_object *json_time(int64_t time_us)
 {
 	char buf[ALERT_TIME_LEN];
 
@@ -543,7 +543,11 @@ struct json_object *alert_to_json(const struct alert *a)
 	    json_add(o, "ancestry",
 		ARRAY(a->ancestry, a->nr_ancestry, proc_to_json)) ||
 	    json_add(o, "first_ns", json_object_new_uint64(a->first_ns)) ||
-	    json_add(o, "last_ns", json_object_new_uint64(a->last_ns))) {
+	    json_add(o, "last_ns", json_object_new_uint64(a->last_ns)) ||
+	    /* only once the security team acknowledged it */
+	    (a->acked_us && (json_add(o, "acked", json_time(a->acked_us)) ||
+			     json_add(o, "acked_uid",
+				      json_object_new_int64(a->acked_uid))))) {
 		json_object_put(o);
 		return NULL;
 	}

@@ -108,6 +108,8 @@ struct alert {
 	uint64_t taint;			/* that reached the senders */
 	uint64_t bytes_sent;		/* tainted bytes sent to host */
 	uint32_t senders;		/* processes that sent to host */
+	int64_t acked_us;		/* acknowledged (CLOCK_REALTIME us), or 0 */
+	uint32_t acked_uid;		/* by whom */
 	char sensor[8];			/* "bpf" or "kmod" */
 	char reason[ALERT_REASON_LEN];	/* one-sentence explanation */
 
@@ -193,5 +195,7 @@ int parse_rfc3339(const char *s, int64_t *time_us);
  * serialised JSON is always valid UTF-8. NULL on ENOMEM.
  */
 struct json_object *json_string_from_bytes(const char *s, size_t len);
+/* A CLOCK_REALTIME microsecond stamp as an RFC 3339 UTC string. */
+struct json_object *json_time(int64_t time_us);
 
 #endif /* EXFILMON_ALERT_H */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <systemd/sd-journal.h>
 #include "alert_ecs.h"
+#include "alert_sink.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -136,39 +137,132 @@ static void alert_complete(struct daemon *d, struct corr_alert *ca)
 	corr_explain(a, d->cfg.window_ns);
 }
 
+/*
+ * The store's troubles are told once per change of state, never once per
+ * write: when writes start failing, when the retry queue gives alerts up,
+ * and when the store takes them again. Meanwhile monitoring goes on, and
+ * the journal and the JSON log (which need not share state_dir's disk)
+ * still get every alert.
+ */
+static void store_failed(struct daemon *d, int err)
+{
+	uint64_t dropped;
+
+	if (!d->store_failing)
+		log_err("failed to write %s: %s (errno %d, %s); monitoring "
+			"goes on, alerts still go to the journal and the JSON "
+			"log, and are kept in memory and retried every second",
+			store_path(d->store), store_errmsg(d->store), -err,
+			strerror(-err));
+	d->store_failing = 1;
+	store_pending(d->store, &dropped);
+	if (dropped)
+		log_err("%s: %llu alerts given up, the oldest waiting (the "
+			"retry queue is full); the journal and the JSON log "
+			"have them",
+			store_path(d->store), (unsigned long long)dropped);
+}
+
+void daemon_store_retry(struct daemon *d)
+{
+	size_t waiting;
+	int ret;
+
+	if (!d->store_failing)
+		return;
+	waiting = store_pending(d->store, NULL);
+	ret = store_retry(d->store);
+	if (ret) {
+		store_failed(d, ret);
+		return;
+	}
+	log_info("%s writable again: %zu alerts kept in memory now stored",
+		 store_path(d->store), waiting);
+	d->store_failing = 0;
+}
+
 static void alert_store(struct daemon *d, struct corr_alert *ca)
 {
 	int ret = store_put_alert(d->store, &ca->a);
 
+	/* a malformed alert (a bug) is refused for good: not retried */
+	if (ret == -EINVAL || ret == -E2BIG)
+		log_err("failed to store alert %lld: %s", (long long)ca->a.id,
+			store_errmsg(d->store));
+	/* otherwise a copy waits in the store: daemon_store_retry() */
+	else if (ret)
+		store_failed(d, ret);
+}
+
+/*
+ * The JSON log's troubles, told once per change of state too. Its lines
+ * are not kept: the journal has every alert, and a line written late
+ * would be out of order for a SIEM that tails the file.
+ */
+static void jsonlog_put(struct daemon *d, const struct alert *a,
+			const char *event)
+{
+	/* one daemon per process: its JSON log's state */
+	static unsigned long lost;
+	int ret = jsonlog_write(d->jsonlog, a, event);
+
 	if (ret) {
-		/* keep monitoring; the journal still has it, retry later */
-		if (!d->store_failing)
-			log_err("failed to store alert %lld: %s (will retry)",
-				(long long)ca->a.id, store_errmsg(d->store));
-		d->store_failing = 1;
-		ca->dirty = 1;
+		if (!lost++)
+			log_err("failed to write the JSON alert log %s: %s "
+				"(errno %d); its lines are lost until it "
+				"can be written, the journal has them",
+				d->cfg.json_log, strerror(-ret), -ret);
 		return;
 	}
-	if (d->store_failing)
-		log_info("alert store writable again");
-	d->store_failing = 0;
+	if (lost)
+		log_info("the JSON alert log %s is written again; %lu lines "
+			 "were lost", d->cfg.json_log, lost);
+	lost = 0;
+}
+
+/*
+ * A daemon that took over a sensor's state (resume.c) sees a theft that
+ * was under way as new, with its full totals. If the daemon before it
+ * raised an alert for the same destination and watched file within the
+ * window, and the totals taken over hold all that alert counted, this is
+ * that alert going on: it keeps its id and its time. Smaller totals mean
+ * the old alert also counted processes the daemon before had collected,
+ * which the tables no longer hold: the alert then stays as it was, and
+ * this one is new.
+ */
+static int continue_alert(struct daemon *d, struct corr_alert *ca)
+{
+	struct alert old = { 0 };
+	int64_t since;
+
+	if (!d->took_over || !ca->a.nr_files)
+		return 0;
+	since = now_real_us() - (int64_t)(d->cfg.window_ns / 1000);
+	if (store_find_alert(d->store, ca->a.host, ca->a.files[0].path, since,
+			     &old) != 1 ||
+	    ca->a.bytes_sent < old.bytes_sent ||
+	    ca->a.bytes_read < old.bytes_read)
+		return 0;
+	ca->a.id = old.id;
+	ca->a.time_us = old.time_us;
+	log_info("alert %lld, raised before the restart, goes on",
+		 (long long)old.id);
+	return 1;
 }
 
 void daemon_on_alert(void *ctx, struct corr_alert *ca, enum corr_event ev)
 {
 	struct daemon *d = ctx;
 	const char *event = ev == CORR_NEW ? "new" : "update";
-	int ret;
 
 	if (ev != CORR_SETTLED) {
 		alert_complete(d, ca);
+		if (ev == CORR_NEW && continue_alert(d, ca))
+			event = "update";
 		alert_store(d, ca);
 		if (ev == CORR_UPDATE)
 			return;
 	}
-	ret = jsonlog_write(d->jsonlog, &ca->a, event);
-	if (ret)
-		log_err("failed to write the JSON alert log: %s",
-			strerror(-ret));
+	jsonlog_put(d, &ca->a, event);
 	alert_journal(&ca->a, event);
 }

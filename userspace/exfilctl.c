@@ -50,6 +50,7 @@ static const char usage_text[] =
 "  exfilctl [--socket PATH] status [--json]\n"
 "  exfilctl [--socket PATH] alerts [--since DURATION] [--json]\n"
 "  exfilctl [--socket PATH] show ID [--json]\n"
+"  exfilctl [--socket PATH] ack ID [--json]\n"
 "  exfilctl [--socket PATH] query SQL [--json]\n"
 "  exfilctl [--socket PATH] watch add|rm PATH\n"
 "  exfilctl [--socket PATH] watch list [--json]\n"
@@ -60,6 +61,8 @@ static const char usage_text[] =
 "  status              the daemon, its sensor, what is watched, what was lost\n"
 "  alerts              alerts, most recently updated first\n"
 "  show ID             the evidence behind one alert\n"
+"  ack ID              mark an alert as seen by the security team (kept\n"
+"                      with who and when; the first one stands)\n"
 "  query SQL           a read-only SQL query over the alert store\n"
 "  watch add|rm PATH   start or stop watching a file or directory\n"
 "  watch list          the watched paths\n"
@@ -375,27 +378,36 @@ static int cmd_alerts(int argc, char **argv)
 	return ret;
 }
 
+/* The alert ID argument of show and ack; 0, or a usage error's status. */
+static int alert_id_arg(const char *cmd, int argc, char **argv,
+			long long *id)
+{
+	char *end;
+
+	if (argc - optind != 1)
+		return usage_error("%s: expected one alert ID, got %d "
+				   "arguments", cmd, argc - optind);
+	errno = 0;
+	*id = strtoll(argv[optind], &end, 10);
+	if (errno || end == argv[optind] || *end || *id <= 0)
+		return usage_error("%s: invalid alert ID '%s': expected a "
+				   "positive integer", cmd, argv[optind]);
+	return 0;
+}
+
 static int cmd_show(int argc, char **argv)
 {
 	struct json_object *req;
 	struct json_object *reply;
-	const char *arg;
-	char *end;
 	long long id;
 	int ret;
 
 	ret = parse_cmd_opts(argc, argv, OPT_JSON);
 	if (ret >= 0)
 		return ret;
-	if (argc - optind != 1)
-		return usage_error("show: expected one alert ID, got %d arguments",
-				   argc - optind);
-	arg = argv[optind];
-	errno = 0;
-	id = strtoll(arg, &end, 10);
-	if (errno || end == arg || *end || id <= 0)
-		return usage_error("show: invalid alert ID '%s': expected a positive integer",
-				   arg);
+	ret = alert_id_arg("show", argc, argv, &id);
+	if (ret)
+		return ret;
 
 	req = new_request("show");
 	if (req && add_int(req, "id", id)) {
@@ -407,6 +419,44 @@ static int cmd_show(int argc, char **argv)
 		return ret;
 	ret = print_reply(json_object_object_get(reply, "alert"),
 			  ctl_print_alert);
+	json_object_put(reply);
+	return ret;
+}
+
+static int print_ack(FILE *out, struct json_object *reply)
+{
+	struct json_object *id, *acked;
+
+	if (!json_object_object_get_ex(reply, "id", &id) ||
+	    !json_object_object_get_ex(reply, "acked", &acked))
+		return -EINVAL;
+	fprintf(out, "alert %lld acknowledged at %s\n",
+		(long long)json_object_get_int64(id),
+		json_object_get_string(acked));
+	return ferror(out) ? -EIO : 0;
+}
+
+static int cmd_ack(int argc, char **argv)
+{
+	struct json_object *req, *reply;
+	long long id;
+	int ret;
+
+	ret = parse_cmd_opts(argc, argv, OPT_JSON);
+	if (ret >= 0)
+		return ret;
+	ret = alert_id_arg("ack", argc, argv, &id);
+	if (ret)
+		return ret;
+	req = new_request("ack");
+	if (req && add_int(req, "id", id)) {
+		json_object_put(req);
+		req = NULL;
+	}
+	ret = call(req, &reply);
+	if (ret)
+		return ret;
+	ret = print_reply(reply, print_ack);
 	json_object_put(reply);
 	return ret;
 }
@@ -447,7 +497,7 @@ static char *absolute_path(const char *op, const char *path)
 	char *abs = realpath(path, NULL);
 	char *dir_copy = NULL;
 	char *base_copy = NULL;
-	char *dir = NULL;
+	char *dir = NULL, *shown;
 	const char *base;
 	int err = errno;
 
@@ -473,8 +523,10 @@ static char *absolute_path(const char *op, const char *path)
 			goto cleanup;
 	}
 out_err:
-	fprintf(stderr, "exfilctl: watch %s: %s: %s\n", op, path,
-		strerror(err));
+	shown = ctl_escape(path);
+	fprintf(stderr, "exfilctl: watch %s: %s: %s\n", op,
+		shown ? shown : "", strerror(err));
+	free(shown);
 cleanup:
 	free(dir);
 	free(dir_copy);
@@ -573,6 +625,7 @@ static const struct {
 	{ "alerts", cmd_alerts },
 	{ "show", cmd_show },
 	{ "query", cmd_query },
+	{ "ack", cmd_ack },
 	{ "watch", cmd_watch },
 	{ "reload", cmd_reload },
 };

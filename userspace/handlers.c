@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "alert.h"
+#include "ctl_format.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -70,6 +72,16 @@ static struct json_object *handle_status(struct daemon *d,
 	add_u64(r, "alerts", alerts);
 	json_object_object_add(r, "store_ok",
 			       json_object_new_boolean(!d->store_failing));
+	/* the self-check's findings (selfcheck.c) */
+	full = json_object_new_object();
+	add_u64(full, "events", d->tamper.count);
+	add_u64(full, "mended", d->tamper.mended);
+	if (d->tamper.count) {
+		add_u64(full, "last_time_us", d->tamper.last_us);
+		json_object_object_add(full, "last",
+				json_object_new_string(d->tamper.last));
+	}
+	json_object_object_add(r, "tamper", full);
 	return r;
 }
 
@@ -129,6 +141,36 @@ static struct json_object *handle_show(struct daemon *d,
 	return r;
 }
 
+/*
+ * The security team marks an alert seen: readers may, as triage is their
+ * job; the alert itself is not changed, and who and when are kept.
+ */
+static struct json_object *handle_ack(struct daemon *d,
+				      const struct ipc_peer *peer,
+				      struct json_object *req)
+{
+	struct json_object *v, *r;
+	int64_t id, acked_us;
+	int ret;
+
+	if (!json_object_object_get_ex(req, "id", &v) || !v ||
+	    !json_object_is_type(v, json_type_int))
+		return ipc_error("ack needs a numeric alert id");
+	id = json_object_get_int64(v);
+	ret = store_ack(d->store, id, peer->uid, now_real_us(), &acked_us);
+	if (ret == -ENOENT)
+		return ipc_error("no alert with id %lld", (long long)id);
+	if (ret)
+		return ipc_error("cannot acknowledge alert %lld: %s",
+				 (long long)id, strerror(-ret));
+	log_info("alert %lld acknowledged by uid %u", (long long)id,
+		 (unsigned)peer->uid);
+	r = ok_reply();
+	json_object_object_add(r, "id", json_object_new_int64(id));
+	json_object_object_add(r, "acked", json_time(acked_us));
+	return r;
+}
+
 static struct json_object *handle_query(struct daemon *d,
 					struct json_object *req)
 {
@@ -157,7 +199,7 @@ static struct json_object *handle_watch(struct daemon *d,
 {
 	struct json_object *v, *r;
 	const char *op, *path;
-	char err[512];
+	char err[512], *shown;
 	int ret;
 
 	if (!json_object_object_get_ex(req, "op", &v) ||
@@ -189,18 +231,28 @@ static struct json_object *handle_watch(struct daemon *d,
 	} else {
 		const struct watch_entry *e = watchlist_find(&d->watches, path);
 
-		if (e && e->from_config)
-			return ipc_error("%s: watched by the config file; "
-					 "remove it there and reload", path);
+		if (e && e->from_config) {
+			char *shown = ctl_escape(path);
+
+			r = ipc_error("%s: watched by the config file; remove "
+				      "it there and reload", shown ? shown : "");
+			free(shown);
+			return r;
+		}
 		ret = watchlist_rm(&d->watches, path, err, sizeof(err));
 		if (!ret)
 			store_watch_rm(d->store, path);
 	}
 	if (ret)
 		return ipc_error("%s", err);
-	log_info("watch %s %s (by uid %u)", op, path, (unsigned)peer->uid);
+	shown = ctl_escape(path);
+	log_info("watch %s %s (by uid %u)", op, shown ? shown : "",
+		 (unsigned)peer->uid);
+	free(shown);
 	r = ok_reply();
-	json_object_object_add(r, "path", json_object_new_string(path));
+	/* any bytes but NUL: valid JSON whatever the path holds */
+	json_object_object_add(r, "path",
+			       json_string_from_bytes(path, strlen(path)));
 	return r;
 }
 
@@ -260,6 +312,8 @@ struct json_object *daemon_handle(struct daemon *d,
 		return handle_show(d, req);
 	if (!strcmp(cmd, "query"))
 		return handle_query(d, req);
+	if (!strcmp(cmd, "ack"))
+		return handle_ack(d, peer, req);
 	if (!strcmp(cmd, "watch"))
 		return handle_watch(d, peer, access, req);
 	if (!strcmp(cmd, "reload"))

@@ -27,7 +27,7 @@
 
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 /* Alerts name users, commands and hosts: readable by the group at most. */
 #define STORE_DB_MODE		0640
 #define STORE_BUSY_TIMEOUT_MS	5000
@@ -48,6 +48,13 @@
 /* Puts between two prunes of the derived table. */
 #define DERIVED_PRUNE_EVERY	256
 
+/*
+ * Alerts kept in memory while the store cannot take them (disk full, I/O
+ * errors): at ~2.5 KiB each before their arrays, 256 cost under 1 MiB, and
+ * one theft is one alert, so 256 thefts in one outage is a lot of outage.
+ */
+#define STORE_PENDING_MAX	256
+
 /* State of the query being run on the read-only connection. */
 struct query_ctx {
 	bool saw_read;		/* a SELECT or an allowed PRAGMA was compiled */
@@ -67,6 +74,10 @@ struct store {
 	uint64_t timeout_ms;
 	size_t derived_max;
 	size_t derived_puts;	/* since the last prune */
+	int64_t next_id;	/* the id a new alert gets, if it is free */
+	struct alert *pending;	/* not yet stored, oldest first; one per id */
+	size_t nr_pending;
+	uint64_t pending_dropped;	/* since store_pending() said */
 	char errmsg[512];
 	char path[];
 };
@@ -317,9 +328,21 @@ static const char migrate_v2_sql[] =
 	" PRIMARY KEY (dev, ino));"
 	"CREATE INDEX derived_last_seen ON derived(last_seen);";
 
+/*
+ * 2 -> 3: acknowledgements. A table of their own, not columns of alerts:
+ * the daemon rewrites an alert's row (INSERT OR REPLACE) at every update,
+ * and an acknowledgement must outlive that.
+ */
+static const char migrate_v3_sql[] =
+	"CREATE TABLE acks ("
+	" alert_id INTEGER PRIMARY KEY,"
+	" time_us INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL);";
+
 /* migrations[v] takes a database from version v to v + 1 */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	[1] = migrate_v2_sql,
+	[2] = migrate_v3_sql,
 };
 
 static int init_schema(struct store *st, char *err, size_t errlen)
@@ -482,6 +505,28 @@ static int open_ro(struct store *st, char *err, size_t errlen)
 
 static int derived_prune(struct store *st);
 
+/*
+ * The largest alert id ever handed out, deleted alerts included (AUTOINCREMENT
+ * keeps it in sqlite_sequence), so an id is never given to a second alert.
+ * 0 when none, or when it cannot be read: the insert then finds out.
+ */
+static int64_t last_alert_id(struct store *st)
+{
+	sqlite3_stmt *stmt;
+	int64_t id = 0;
+
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT max(coalesce((SELECT seq FROM"
+			       " sqlite_sequence WHERE name = 'alerts'), 0),"
+			       " coalesce((SELECT max(id) FROM alerts), 0))",
+			       -1, &stmt, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		id = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return id;
+}
+
 int store_open(struct store **out, const char *state_dir, char *err,
 	       size_t errlen)
 {
@@ -512,6 +557,8 @@ int store_open(struct store **out, const char *state_dir, char *err,
 	}
 	if (!ret)
 		ret = open_ro(st, err, errlen);
+	if (!ret)
+		st->next_id = last_alert_id(st) + 1;
 	if (ret) {
 		store_close(st);
 		return ret;
@@ -522,8 +569,13 @@ int store_open(struct store **out, const char *state_dir, char *err,
 
 void store_close(struct store *st)
 {
+	size_t i;
+
 	if (!st)
 		return;
+	for (i = 0; i < st->nr_pending; i++)
+		alert_free(&st->pending[i]);
+	free(st->pending);
 	/* The writer last: closing it checkpoints and removes the WAL. */
 	sqlite3_close(st->ro);
 	sqlite3_close(st->db);
@@ -680,14 +732,11 @@ out:
 	return ret;
 }
 
-int store_put_alert(struct store *st, struct alert *a)
+/* Refused here, or the alert could never be read back. */
+static int check_alert(struct store *st, const struct alert *a)
 {
-	sqlite3_stmt *stmt = NULL;
-	int64_t old_id = a->id;
 	size_t i;
-	int rc, ret;
 
-	/* Refused here, or the alert could never be read back. */
 	if (alert_severity_parse(alert_severity_name(a->severity)) < 0) {
 		snprintf(st->errmsg, sizeof(st->errmsg),
 			 "alert %lld: invalid severity %d", (long long)a->id,
@@ -714,24 +763,33 @@ int store_put_alert(struct store *st, struct alert *a)
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+/*
+ * Write a checked alert, whose id is set, in one transaction: all of it or,
+ * after a failure, what was there before. Its old details go first (none
+ * for a new alert, or one that only waited in memory).
+ */
+static int put_alert(struct store *st, const struct alert *a)
+{
+	sqlite3_stmt *stmt = NULL;
+	/* The id is an integer: formatting it into SQL is safe. */
+	char sql[320];
+	int rc, ret;
 
 	ret = exec(st, "BEGIN IMMEDIATE");
 	if (ret)
 		return ret;
-	if (old_id) {
-		/* The id is an integer: formatting it into SQL is safe. */
-		char sql[320];
-
-		snprintf(sql, sizeof(sql),
-			 "DELETE FROM alert_files WHERE alert_id = %1$lld;"
-			 "DELETE FROM alert_destinations WHERE alert_id = %1$lld;"
-			 "DELETE FROM alert_ancestry WHERE alert_id = %1$lld;"
-			 "DELETE FROM alert_chain WHERE alert_id = %1$lld;",
-			 (long long)old_id);
-		ret = exec(st, sql);
-		if (ret)
-			goto fail;
-	}
+	snprintf(sql, sizeof(sql),
+		 "DELETE FROM alert_files WHERE alert_id = %1$lld;"
+		 "DELETE FROM alert_destinations WHERE alert_id = %1$lld;"
+		 "DELETE FROM alert_ancestry WHERE alert_id = %1$lld;"
+		 "DELETE FROM alert_chain WHERE alert_id = %1$lld;",
+		 (long long)a->id);
+	ret = exec(st, sql);
+	if (ret)
+		goto fail;
 	ret = prepare(st,
 		      "INSERT OR REPLACE INTO alerts (id, time, time_us,"
 		      " updated, updated_us, severity, pid, ppid, uid, user,"
@@ -749,7 +807,6 @@ int store_put_alert(struct store *st, struct alert *a)
 				 (long long)a->id);
 		goto fail;
 	}
-	a->id = sqlite3_last_insert_rowid(st->db);
 	ret = put_children(st, a);
 	if (!ret)
 		ret = exec(st, "COMMIT");
@@ -761,8 +818,122 @@ int store_put_alert(struct store *st, struct alert *a)
 fail:
 	sqlite3_finalize(stmt);
 	rollback(st);
-	a->id = old_id;
 	return ret;
+}
+
+static struct alert *pending_find(struct store *st, int64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < st->nr_pending; i++)
+		if (st->pending[i].id == id)
+			return &st->pending[i];
+	return NULL;
+}
+
+static void pending_remove(struct store *st, struct alert *p)
+{
+	size_t i = p - st->pending;
+
+	alert_free(p);
+	memmove(p, p + 1, (st->nr_pending - i - 1) * sizeof(*p));
+	st->nr_pending--;
+}
+
+/*
+ * Keep a copy of a to write later, in place of an older copy of the same
+ * alert: only its latest figures matter. A full queue drops its oldest.
+ */
+static void pending_keep(struct store *st, const struct alert *a)
+{
+	struct alert copy, *p = pending_find(st, a->id), *grown;
+
+	if (alert_copy(&copy, a)) {
+		st->pending_dropped++;
+		return;
+	}
+	if (p) {
+		alert_free(p);
+		*p = copy;
+		return;
+	}
+	if (st->nr_pending == STORE_PENDING_MAX) {
+		pending_remove(st, &st->pending[0]);
+		st->pending_dropped++;
+	}
+	grown = realloc(st->pending, (st->nr_pending + 1) * sizeof(*grown));
+	if (!grown) {
+		alert_free(&copy);
+		st->pending_dropped++;
+		return;
+	}
+	st->pending = grown;
+	st->pending[st->nr_pending++] = copy;
+}
+
+/*
+ * A new alert's id is chosen here rather than by SQLite, so that it has
+ * one even when the store cannot take it: the journal and the JSON log
+ * name it at once, and the retry stores it under that same id.
+ */
+int store_put_alert(struct store *st, struct alert *a)
+{
+	bool is_new = !a->id;
+	struct alert *p;
+	int64_t last;
+	int ret;
+
+	ret = check_alert(st, a);
+	if (ret)
+		return ret;
+	if (is_new) {
+		/* another writer may have added alerts since */
+		last = last_alert_id(st);
+		if (st->next_id <= last)
+			st->next_id = last + 1;
+		a->id = st->next_id;
+	}
+	ret = put_alert(st, a);
+	if (is_new)
+		st->next_id = a->id + 1;
+	p = pending_find(st, a->id);
+	if (!ret) {
+		/* an older copy must not overwrite these figures later */
+		if (p)
+			pending_remove(st, p);
+		return 0;
+	}
+	/* a malformed alert would fail the same way for ever */
+	if (ret != -EINVAL && ret != -E2BIG)
+		pending_keep(st, a);
+	return ret;
+}
+
+int store_retry(struct store *st)
+{
+	int ret;
+
+	while (st->nr_pending) {
+		ret = put_alert(st, &st->pending[0]);
+		if (ret)
+			return ret;
+		pending_remove(st, &st->pending[0]);
+	}
+	return 0;
+}
+
+size_t store_pending(struct store *st, uint64_t *dropped)
+{
+	if (dropped) {
+		*dropped = st->pending_dropped;
+		st->pending_dropped = 0;
+	}
+	return st->nr_pending;
+}
+
+const char *store_path(const struct store *st)
+{
+	return st->path;
 }
 
 /* Copy a TEXT column into a fixed field, cut to fit. */
@@ -784,7 +955,9 @@ static void column_field(sqlite3_stmt *s, int col, char *buf, size_t size)
 #define ALERT_COLUMNS \
 	"id, time_us, updated_us, severity, pid, ppid, uid, user, comm, exe," \
 	" cmdline, host, bytes_read, bytes_sent, sensor, reason, first_ns," \
-	" last_ns, taint, senders"
+	" last_ns, taint, senders," \
+	" coalesce((SELECT time_us FROM acks WHERE alert_id = alerts.id), 0)," \
+	" coalesce((SELECT uid FROM acks WHERE alert_id = alerts.id), 0)"
 
 static int column_alert(struct store *st, sqlite3_stmt *s, struct alert *a)
 {
@@ -811,6 +984,8 @@ static int column_alert(struct store *st, sqlite3_stmt *s, struct alert *a)
 	a->last_ns = sqlite3_column_int64(s, 17);
 	a->taint = sqlite3_column_int64(s, 18);
 	a->senders = sqlite3_column_int64(s, 19);
+	a->acked_us = sqlite3_column_int64(s, 20);
+	a->acked_uid = sqlite3_column_int64(s, 21);
 	if (a->severity < 0) {
 		snprintf(st->errmsg, sizeof(st->errmsg),
 			 "alert %lld: unknown severity '%.32s' in %s",
@@ -1099,6 +1274,82 @@ static int query_int(struct store *st, const char *sql, int64_t *out)
 int store_count_alerts(struct store *st, int64_t *count)
 {
 	return query_int(st, "SELECT count(*) FROM alerts", count);
+}
+
+int store_find_alert(struct store *st, const char *host, const char *path,
+		     int64_t since_us, struct alert *found)
+{
+	sqlite3_stmt *stmt;
+	int rc, ret;
+
+	ret = prepare(st,
+		      "SELECT a.id, a.time_us, a.bytes_read, a.bytes_sent"
+		      " FROM alerts a"
+		      " WHERE a.host = ?1 AND a.updated_us >= ?3 AND EXISTS"
+		      " (SELECT 1 FROM alert_files f"
+		      "  WHERE f.alert_id = a.id AND f.path = ?2)"
+		      " ORDER BY a.id DESC LIMIT 1", &stmt);
+	if (ret)
+		return ret;
+	rc = sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(stmt, 2, path, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 3, since_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		found->id = sqlite3_column_int64(stmt, 0);
+		found->time_us = sqlite3_column_int64(stmt, 1);
+		found->bytes_read = sqlite3_column_int64(stmt, 2);
+		found->bytes_sent = sqlite3_column_int64(stmt, 3);
+		ret = 1;
+	} else if (rc != SQLITE_DONE) {
+		ret = store_fail(st, rc, "failed to look up an alert to %s",
+				 host);
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int store_ack(struct store *st, int64_t id, uint32_t uid, int64_t time_us,
+	      int64_t *acked_us)
+{
+	sqlite3_stmt *stmt;
+	int rc, ret;
+
+	/* the first acknowledgement stands: a second one changes nothing */
+	ret = prepare(st, "INSERT OR IGNORE INTO acks (alert_id, time_us, uid)"
+			  " SELECT id, ?2, ?3 FROM alerts WHERE id = ?1", &stmt);
+	if (ret)
+		return ret;
+	rc = sqlite3_bind_int64(stmt, 1, id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 2, time_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(stmt, 3, uid);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return store_fail(st, rc, "failed to acknowledge alert %lld",
+				  (long long)id);
+	ret = prepare(st, "SELECT time_us FROM acks WHERE alert_id = ?1",
+		      &stmt);
+	if (ret)
+		return ret;
+	rc = sqlite3_bind_int64(stmt, 1, id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*acked_us = sqlite3_column_int64(stmt, 0);
+	else if (rc == SQLITE_DONE)
+		ret = -ENOENT;	/* no such alert */
+	else
+		ret = store_fail(st, rc, "failed to read the acknowledgement "
+				 "of alert %lld", (long long)id);
+	sqlite3_finalize(stmt);
+	return ret;
 }
 
 /* Run a statement with one text parameter and no result. */

@@ -30,8 +30,25 @@ const char *store_errmsg(const struct store *st);
 /*
  * Insert a new alert (a->id == 0: sets a->id) or replace the stored one with
  * the same id (files, destinations and ancestry are rewritten), atomically.
+ * A new alert gets its id even when the write fails. When it fails for any
+ * reason but a malformed alert (-EINVAL, -E2BIG), a copy of the alert waits
+ * in memory, in place of an older copy of the same alert, for
+ * store_retry(): -ENOSPC (disk full) and I/O errors pass. At most 256 wait;
+ * beyond that the oldest is dropped and counted.
  */
 int store_put_alert(struct store *st, struct alert *a);
+/*
+ * Write the alerts waiting in memory, oldest first, until one fails. 0 when
+ * none is left waiting, or that failure's -errno (and store_errmsg()).
+ */
+int store_retry(struct store *st);
+/*
+ * Alerts waiting. *dropped (may be NULL): how many were given up since the
+ * last call that asked, so that each loss is reported once.
+ */
+size_t store_pending(struct store *st, uint64_t *dropped);
+/* <state_dir>/alerts.db, for messages. */
+const char *store_path(const struct store *st);
 
 /* Alerts updated at or after since_us (0: all), newest first. */
 int store_list_alerts(struct store *st, int64_t since_us,
@@ -40,6 +57,21 @@ void store_free_alerts(struct alert *list, size_t nr);
 /* 0, -ENOENT when no such id, or -errno. */
 int store_get_alert(struct store *st, int64_t id, struct alert *out);
 int store_count_alerts(struct store *st, int64_t *count);
+/*
+ * Acknowledge alert id for uid (the security team has seen it). The first
+ * acknowledgement stands; *acked_us is its time. -ENOENT: no such alert.
+ */
+int store_ack(struct store *st, int64_t id, uint32_t uid, int64_t time_us,
+	      int64_t *acked_us);
+/*
+ * The latest alert to host that names path among its files and was
+ * updated at or after since_us: 1 with found's id, time_us, bytes_read
+ * and bytes_sent set (nothing else), 0 if none, or -errno. A daemon that
+ * took over a sensor's state continues such an alert rather than raising
+ * a second one for the same theft.
+ */
+int store_find_alert(struct store *st, const char *host, const char *path,
+		     int64_t since_us, struct alert *found);
 
 /*
  * Run one read-only SQL statement: anything that could write (INSERT, UPDATE,

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -261,6 +263,7 @@ TEST_F(alerts_db, schema_is_created)
 {
 	/* Column lists, in order, from the test's own connection. */
 	static const char *const expected =
+		"name=acks|cols=alert_id,time_us,uid|"
 		"name=alert_ancestry|cols=alert_id,depth,pid,ppid,uid,comm,exe|"
 		"name=alert_chain|cols=alert_id,step,pid,comm,exe,via,object,"
 		"bytes|"
@@ -309,7 +312,7 @@ TEST_F(alerts_db, schema_is_created)
 	out = strdup("");
 	ASSERT_EQ(SQLITE_OK, sqlite3_exec(db, "SELECT key, value FROM meta",
 					  dump_row, &out, NULL));
-	EXPECT_STREQ("key=schema_version|value=2|", out);
+	EXPECT_STREQ("key=schema_version|value=3|", out);
 	free(out);
 	out = strdup("");
 	/* WAL is a property of the file, visible to any connection. */
@@ -411,14 +414,14 @@ TEST(open_errors_name_the_file_and_reason)
 	ASSERT_EQ(SQLITE_OK, sqlite3_open(path, &db));
 	ASSERT_EQ(SQLITE_OK,
 		  sqlite3_exec(db,
-			       "UPDATE meta SET value = 3"
+			       "UPDATE meta SET value = 4"
 			       " WHERE key = 'schema_version'",
 			       NULL, NULL, NULL));
 	sqlite3_close(db);
 	EXPECT_EQ(-ENOTSUP, store_open(&st, dir, err, sizeof(err)));
 	snprintf(expected, sizeof(expected),
-		 "%s: schema_version 3 is not one this exfilmond "
-		 "understands (1 to 2)",
+		 "%s: schema_version 4 is not one this exfilmond "
+		 "understands (1 to 3)",
 		 path);
 	EXPECT_STREQ(expected, err);
 	EXPECT_EQ(NULL, st);
@@ -449,6 +452,34 @@ TEST_F(alerts_db, put_get_round_trip)
 	EXPECT_EQ(NULL, got.files);
 	alert_free(&a);
 	alert_free(&b);
+}
+
+/*
+ * An acknowledgement is kept apart from the alert's row, which every
+ * update rewrites: it must outlive the updates, and the first one stands.
+ */
+TEST_F(alerts_db, an_acknowledgement_outlives_updates_and_the_first_stands)
+{
+	struct alert a, got;
+	int64_t acked;
+
+	make_alert(&a, 2, 5000);
+	ASSERT_EQ(0, store_put_alert(self->st, &a));
+	EXPECT_EQ(-ENOENT, store_ack(self->st, a.id + 1, 1000, 7000, &acked));
+	ASSERT_EQ(0, store_ack(self->st, a.id, 1000, 7000, &acked));
+	EXPECT_EQ(7000, acked);
+	ASSERT_EQ(0, store_ack(self->st, a.id, 0, 9000, &acked));
+	EXPECT_EQ(7000, acked);
+
+	a.bytes_sent += 4096;
+	a.updated_us = 8000;
+	ASSERT_EQ(0, store_put_alert(self->st, &a));
+	ASSERT_EQ(0, store_get_alert(self->st, a.id, &got));
+	EXPECT_EQ(a.bytes_sent, got.bytes_sent);
+	EXPECT_EQ(7000, got.acked_us);
+	EXPECT_EQ(1000, got.acked_uid);
+	alert_free(&got);
+	alert_free(&a);
 }
 
 TEST_F(alerts_db, stored_columns_are_exact)
@@ -673,6 +704,171 @@ TEST_F(alerts_db, watch_list)
  * A database as exfilmond 0.1 (schema version 1) left it: its schema
  * spelled out here, as that version created it, with one alert.
  */
+/*
+ * A full disk under state_dir: an 8 MiB tmpfs (room for the WAL to grow to
+ * its 4 MiB checkpoint size once the ballast is gone) in a mount namespace
+ * of the test's own, filled by a ballast file until write(2) says ENOSPC.
+ * The store's writes then fail as on a real full disk (SQLite's WAL append
+ * gets ENOSPC), and removing the ballast frees the room again.
+ */
+FIXTURE(full_disk) {
+	char dir[64];
+	char ballast[128];
+	struct store *st;
+};
+
+static int fill(const char *path)
+{
+	static char block[4096];
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	/* byte by byte at the end, so that not even a page is left */
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	while ((n = write(fd, block, 1)) > 0)
+		;
+	n = errno;
+	close(fd);
+	return n == ENOSPC ? 0 : -n;
+}
+
+FIXTURE_SETUP(full_disk)
+{
+	char err[256] = "";
+
+	if (geteuid())
+		SKIP(return, "mounting a tmpfs needs root");
+	ASSERT_EQ(0, unshare(CLONE_NEWNS));
+	ASSERT_EQ(0, mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
+	strcpy(self->dir, "/tmp/test_store.XXXXXX");
+	ASSERT_NE(NULL, mkdtemp(self->dir));
+	ASSERT_EQ(0, mount("tmpfs", self->dir, "tmpfs", 0, "size=8m"));
+	snprintf(self->ballast, sizeof(self->ballast), "%s/ballast",
+		 self->dir);
+	ASSERT_EQ(0, store_open(&self->st, self->dir, err, sizeof(err)))
+		TH_LOG("%s", err);
+}
+
+FIXTURE_TEARDOWN(full_disk)
+{
+	if (!self->dir[0])
+		return;
+	store_close(self->st);
+	umount2(self->dir, MNT_DETACH);
+	rmdir(self->dir);
+}
+
+static int64_t stored_sent(struct store *st, int64_t id)
+{
+	struct alert got;
+	int64_t sent;
+
+	if (store_get_alert(st, id, &got))
+		return -1;
+	sent = got.bytes_sent;
+	alert_free(&got);
+	return sent;
+}
+
+TEST_F(full_disk, alerts_wait_in_memory_and_land_with_their_last_figures)
+{
+	struct alert a, b, got;
+	uint64_t dropped = 42;
+
+	make_alert(&a, 2, 1000);
+	ASSERT_EQ(0, store_put_alert(self->st, &a));
+	ASSERT_EQ(1, a.id);
+	ASSERT_EQ(0, fill(self->ballast));
+
+	/* an update and a new alert, both refused for want of room */
+	a.bytes_sent += 4096;
+	EXPECT_EQ(-ENOSPC, store_put_alert(self->st, &a));
+	EXPECT_NE(NULL, strstr(store_errmsg(self->st), "full"))
+		TH_LOG("%s", store_errmsg(self->st));
+	make_alert(&b, 3, 2000);
+	EXPECT_EQ(-ENOSPC, store_put_alert(self->st, &b));
+	/* the new one has its id already: the journal names it */
+	EXPECT_EQ(2, b.id);
+	/* the last figures of each wait, one copy per alert */
+	b.bytes_sent += 1;
+	EXPECT_EQ(-ENOSPC, store_put_alert(self->st, &b));
+	EXPECT_EQ(2, b.id);
+	EXPECT_EQ(2, store_pending(self->st, &dropped));
+	EXPECT_EQ(0, dropped);
+	EXPECT_EQ(-ENOSPC, store_retry(self->st));
+	EXPECT_EQ(2, store_pending(self->st, NULL));
+	/* what is stored is the last state that was, never half an update */
+	EXPECT_EQ(524288 * 2, stored_sent(self->st, 1));
+	EXPECT_EQ(-1, stored_sent(self->st, 2));
+
+	ASSERT_EQ(0, unlink(self->ballast));
+	EXPECT_EQ(0, store_retry(self->st));
+	EXPECT_EQ(0, store_pending(self->st, NULL));
+	ASSERT_EQ(0, store_get_alert(self->st, 1, &got));
+	assert_alert_eq(_metadata, &a, &got);
+	alert_free(&got);
+	ASSERT_EQ(0, store_get_alert(self->st, 2, &got));
+	assert_alert_eq(_metadata, &b, &got);
+	alert_free(&got);
+	/* and the next new alert does not take a waiting one's id */
+	alert_free(&b);
+	make_alert(&b, 4, 3000);
+	ASSERT_EQ(0, store_put_alert(self->st, &b));
+	EXPECT_EQ(3, b.id);
+	alert_free(&a);
+	alert_free(&b);
+}
+
+TEST_F(full_disk, a_stored_update_is_not_undone_by_an_older_waiting_one)
+{
+	struct alert a;
+
+	make_alert(&a, 1, 1000);
+	ASSERT_EQ(0, store_put_alert(self->st, &a));
+	ASSERT_EQ(0, fill(self->ballast));
+	a.bytes_sent = 111;
+	EXPECT_EQ(-ENOSPC, store_put_alert(self->st, &a));
+	ASSERT_EQ(0, unlink(self->ballast));
+	a.bytes_sent = 222;
+	ASSERT_EQ(0, store_put_alert(self->st, &a));
+	EXPECT_EQ(0, store_pending(self->st, NULL));
+	EXPECT_EQ(0, store_retry(self->st));
+	EXPECT_EQ(222, stored_sent(self->st, a.id));
+	alert_free(&a);
+}
+
+TEST_F(full_disk, the_queue_is_bounded_and_counts_what_it_drops)
+{
+	uint64_t dropped = 0;
+	struct alert a;
+	int64_t count = -1;
+	int i;
+
+	ASSERT_EQ(0, fill(self->ballast));
+	for (i = 0; i < 300; i++) {
+		make_alert(&a, 1, i);
+		EXPECT_EQ(-ENOSPC, store_put_alert(self->st, &a));
+		EXPECT_EQ(i + 1, a.id);
+		alert_free(&a);
+	}
+	EXPECT_EQ(256, store_pending(self->st, &dropped));
+	EXPECT_EQ(44, dropped);
+	/* each loss is told once */
+	EXPECT_EQ(256, store_pending(self->st, &dropped));
+	EXPECT_EQ(0, dropped);
+	ASSERT_EQ(0, unlink(self->ballast));
+	EXPECT_EQ(0, store_retry(self->st));
+	ASSERT_EQ(0, store_count_alerts(self->st, &count));
+	EXPECT_EQ(256, count);
+	/* the oldest went: 1 to 44 */
+	EXPECT_EQ(-1, stored_sent(self->st, 44));
+	EXPECT_EQ(524288, stored_sent(self->st, 45));
+	EXPECT_EQ(524288, stored_sent(self->st, 300));
+}
+
 static const char schema_v1[] =
 	"CREATE TABLE meta (key TEXT PRIMARY KEY, value NOT NULL);"
 	"INSERT INTO meta VALUES ('schema_version', 1);"
@@ -743,7 +939,7 @@ TEST(version_1_database_is_migrated)
 	make_v1_db(_metadata, dir, NULL);
 	ASSERT_EQ(0, store_open(&st, dir, err, sizeof(err))) TH_LOG("%s", err);
 	EXPECT_QUERY(st, "SELECT value FROM meta", 10,
-		     "{\"columns\":[\"value\"],\"rows\":[[2]],"
+		     "{\"columns\":[\"value\"],\"rows\":[[3]],"
 		     "\"truncated\":false}");
 	/* the old alert reads back whole, as one tree's taint */
 	ASSERT_EQ(0, store_get_alert(st, 1, &got));
