@@ -395,34 +395,6 @@ static int alert_id_arg(const char *cmd, int argc, char **argv,
 	return 0;
 }
 
-static int cmd_show(int argc, char **argv)
-{
-	struct json_object *req;
-	struct json_object *reply;
-	long long id;
-	int ret;
-
-	ret = parse_cmd_opts(argc, argv, OPT_JSON);
-	if (ret >= 0)
-		return ret;
-	ret = alert_id_arg("show", argc, argv, &id);
-	if (ret)
-		return ret;
-
-	req = new_request("show");
-	if (req && add_int(req, "id", id)) {
-		json_object_put(req);
-		req = NULL;
-	}
-	ret = call(req, &reply);
-	if (ret)
-		return ret;
-	ret = print_reply(json_object_object_get(reply, "alert"),
-			  ctl_print_alert);
-	json_object_put(reply);
-	return ret;
-}
-
 static int print_ack(FILE *out, struct json_object *reply)
 {
 	struct json_object *id, *acked;
@@ -436,19 +408,24 @@ static int print_ack(FILE *out, struct json_object *reply)
 	return ferror(out) ? -EIO : 0;
 }
 
-static int cmd_ack(int argc, char **argv)
+/*
+ * show and ack: one alert ID, one request; the reply (or its member part)
+ * printed by human, or as JSON.
+ */
+static int alert_cmd(int argc, char **argv, const char *cmd,
+		     const char *part, int (*human)(FILE *, struct json_object *))
 {
 	struct json_object *req, *reply;
-	long long id;
+	long long id = 0;
 	int ret;
 
 	ret = parse_cmd_opts(argc, argv, OPT_JSON);
 	if (ret >= 0)
 		return ret;
-	ret = alert_id_arg("ack", argc, argv, &id);
+	ret = alert_id_arg(cmd, argc, argv, &id);
 	if (ret)
 		return ret;
-	req = new_request("ack");
+	req = new_request(cmd);
 	if (req && add_int(req, "id", id)) {
 		json_object_put(req);
 		req = NULL;
@@ -456,9 +433,20 @@ static int cmd_ack(int argc, char **argv)
 	ret = call(req, &reply);
 	if (ret)
 		return ret;
-	ret = print_reply(reply, print_ack);
+	ret = print_reply(part ? json_object_object_get(reply, part) : reply,
+			  human);
 	json_object_put(reply);
 	return ret;
+}
+
+static int cmd_show(int argc, char **argv)
+{
+	return alert_cmd(argc, argv, "show", "alert", ctl_print_alert);
+}
+
+static int cmd_ack(int argc, char **argv)
+{
+	return alert_cmd(argc, argv, "ack", NULL, print_ack);
 }
 
 static int cmd_query(int argc, char **argv)
