@@ -358,9 +358,15 @@ TEST_F(running, hostile_bytes_in_a_watch_path_never_reach_the_output_raw)
 	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, "watch", "list", NULL));
 	EXPECT_EQ(0, r->status);
 	EXPECT_TRUE(plain_lines(r->out)) TH_LOG("%s", r->out);
-	/* 0xff: escaped, or U+FFFD where the reply's JSON replaced it */
+	/*
+	 * 0xff: escaped, or U+FFFD where the reply's JSON replaced it, shown
+	 * as is to a UTF-8 locale and escaped to any other (a VM guest has
+	 * no LANG)
+	 */
 	EXPECT_TRUE(strstr(r->out, "db\\nALERT 0\\x1b[2J\\xff.csv") ||
-		    strstr(r->out, "db\\nALERT 0\\x1b[2J\xef\xbf\xbd.csv"));
+		    strstr(r->out, "db\\nALERT 0\\x1b[2J\xef\xbf\xbd.csv") ||
+		    strstr(r->out, "db\\nALERT 0\\x1b[2J\\xef\\xbf\\xbd.csv"))
+		TH_LOG("%s", r->out);
 	ASSERT_EQ(0, run_prog(r, (uid_t)-1, list));
 	EXPECT_EQ(0, r->status);
 	arr = json_parse_strict(r->out);
