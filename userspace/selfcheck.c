@@ -28,15 +28,6 @@ struct table_ctx {
 	int bad;
 };
 
-static void say(struct table_ctx *c, const char *fmt, const char *path)
-{
-	size_t used = strlen(c->why);
-
-	if (used < c->whylen)
-		snprintf(c->why + used, c->whylen - used, fmt,
-			 used ? "; " : "", path ? path : "?");
-}
-
 static int table_one(void *ctx, const struct exfilmon_file_key *k,
 		     const struct exfilmon_obj *o)
 {
@@ -53,7 +44,8 @@ static int table_one(void *ctx, const struct exfilmon_file_key *k,
 	/* mended below, with the missing ones */
 	c->seen[hit - c->keys] = SEEN_CHANGED;
 	c->bad++;
-	say(c, "%sthe watch entry of %s was changed", hit->path);
+	sensor_say(c->why, c->whylen, "the watch entry of %s was changed",
+		   hit->path ? hit->path : "?");
 	return 0;
 }
 
@@ -70,7 +62,8 @@ static int check_table(struct daemon *d, struct table_ctx *c)
 		if (c->seen[i] != SEEN_NOT)
 			continue;
 		c->bad++;
-		say(c, "%sthe watch entry of %s was removed", c->keys[i].path);
+		sensor_say(c->why, c->whylen, "the watch entry of %s was removed",
+			   c->keys[i].path ? c->keys[i].path : "?");
 	}
 	return 0;
 }
@@ -130,18 +123,11 @@ int daemon_selfcheck(struct daemon *d)
 		if (c.keys[i].flags & EXFILMON_WATCH_FILE)
 			files[nr_files++] = c.keys[i].key;
 	bad = c.bad;
-	i = strlen(why);
-	if (i && i + 2 < sizeof(why)) {
-		/* the sensor's findings follow the table's */
-		strcpy(why + i, "; ");
-		i += 2;
-	}
-	ret = d->sensor->ops->check(d->sensor, files, nr_files, why + i,
-				    sizeof(why) - i);
+	/* the sensor's findings follow the table's in why */
+	ret = d->sensor->ops->check(d->sensor, files, nr_files, why,
+				    sizeof(why));
 	if (ret > 0)
 		bad += ret;
-	else if (i >= 2 && !why[i])
-		why[i - 2] = '\0';
 	mend_table(d, &c);
 	if (bad) {
 		d->tamper.mended += bad;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Choosing a sensor, and what every sensor has in common. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,4 +105,20 @@ void sensor_close(struct sensor *s)
 {
 	if (s)
 		s->ops->close(s);
+}
+
+void sensor_say(char *why, size_t whylen, const char *fmt, ...)
+{
+	size_t used = strlen(why);
+	va_list ap;
+
+	if (used + 2 >= whylen)
+		return;
+	if (used) {
+		strcpy(why + used, "; ");
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(why + used, whylen - used, fmt, ap);
+	va_end(ap);
 }

@@ -56,7 +56,7 @@ struct sensor_ops {
 	 * The self-check (docs/design.md "Self-check"): is the sensor as we
 	 * made it? keys are the configured watch keys the hot-path filter
 	 * must pass. Mends what it can; returns how many things it found
-	 * changed, each described in why ("; " between), or -errno.
+	 * changed, each appended to why with sensor_say(), or -errno.
 	 */
 	int (*check)(struct sensor *s, const struct exfilmon_file_key *keys,
 		     size_t nr, char *why, size_t whylen);
@@ -155,6 +155,13 @@ static inline const char *sensor_kind(const struct sensor *s)
 
 /* The kernel's dev_t encoding of a stat() st_dev (MAJOR << 20 | MINOR). */
 uint64_t sensor_dev(dev_t st_dev);
+
+/*
+ * Append one finding to why (whylen bytes, NUL-terminated), "; " after
+ * any already there; what does not fit is cut. The self-check's report.
+ */
+void sensor_say(char *why, size_t whylen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* Refuse a sensor of another ABI major; err names both versions. */
 int sensor_check_abi(uint32_t version, char *err, size_t errlen);

@@ -621,25 +621,6 @@ static int bpf_reset(struct sensor *base)
 	return 0;
 }
 
-static void say(char *why, size_t whylen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void say(char *why, size_t whylen, const char *fmt, ...)
-{
-	size_t used = strlen(why);
-	va_list ap;
-
-	if (used + 2 >= whylen)
-		return;
-	if (used) {
-		strcpy(why + used, "; ");
-		used += 2;
-	}
-	va_start(ap, fmt);
-	vsnprintf(why + used, whylen - used, fmt, ap);
-	va_end(ap);
-}
-
 struct tracked_ctx {
 	struct sensor_bpf *s;
 	int bad;
@@ -679,7 +660,7 @@ static int tracked_one(void *ctx, const void *k, const void *v)
 				((1u << 22) - 1)) / 64],
 			  1ULL << (key->tgid % 64), __ATOMIC_SEQ_CST);
 	if (!c->bad++)
-		say(c->why, c->whylen, "the filter bit of tracked process %u "
+		sensor_say(c->why, c->whylen, "the filter bit of tracked process %u "
 		    "was cleared", key->tgid);
 	return 0;
 }
@@ -703,7 +684,7 @@ static int bpf_check(struct sensor *base, const struct exfilmon_file_key *keys,
 		if (ret > 0) {
 			bad += ret;
 			ret = pin_all(s->skel->skeleton, s->pin_dir);
-			say(why, whylen, ret ? "failed to pin again: %s" :
+			sensor_say(why, whylen, ret ? "failed to pin again: %s" :
 			    "pinned again%s", ret ? strerror(-ret) : "");
 		}
 	}
@@ -714,7 +695,7 @@ static int bpf_check(struct sensor *base, const struct exfilmon_file_key *keys,
 		if (__atomic_load_n(w, __ATOMIC_RELAXED) & 1ULL << (slot % 64))
 			continue;
 		__atomic_fetch_or(w, 1ULL << (slot % 64), __ATOMIC_SEQ_CST);
-		say(why, whylen, "the filter bit of watched inode %llu was "
+		sensor_say(why, whylen, "the filter bit of watched inode %llu was "
 		    "cleared", (unsigned long long)keys[i].ino);
 		bad++;
 	}
@@ -723,7 +704,7 @@ static int bpf_check(struct sensor *base, const struct exfilmon_file_key *keys,
 	if (ret < 0)
 		return ret;
 	if (tc.bad > 1)
-		say(why, whylen, "and of %d other tracked processes",
+		sensor_say(why, whylen, "and of %d other tracked processes",
 		    tc.bad - 1);
 	return bad + tc.bad;
 }

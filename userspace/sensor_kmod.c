@@ -471,8 +471,8 @@ static int kmod_check(struct sensor *base, const struct exfilmon_file_key *keys,
 	if (!ioctl(to_kmod(base)->fd, EXFILMON_IOC_VERSION, &v) &&
 	    v.abi_version == base->abi_version)
 		return 0;
-	snprintf(why, whylen, "the module no longer answers on %s: %s",
-		 EXFILMON_DEV_PATH, strerror(errno));
+	sensor_say(why, whylen, "the module no longer answers on %s: %s",
+		   EXFILMON_DEV_PATH, strerror(errno));
 	return 1;
 }
 

@@ -18,6 +18,7 @@
 #include <sys/statfs.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "sensor.h"
 #include "sensor_pin.h"
 
 #ifndef BPF_FS_MAGIC
@@ -277,15 +278,6 @@ err:
 	return ret;
 }
 
-static void say(char *why, size_t whylen, const char *fmt, const char *what)
-{
-	size_t used = strlen(why);
-
-	if (used < whylen)
-		snprintf(why + used, whylen - used, fmt, used ? "; " : "",
-			 what);
-}
-
 /* The kernel's id of the object behind fd: links and maps alike. */
 static __u32 obj_id(int fd, int is_link)
 {
@@ -309,13 +301,14 @@ static int pin_is(const char *path, int ours, int is_link, char *why,
 	int bad;
 
 	if (fd < 0) {
-		say(why, whylen, "%s%s was removed", path);
+		sensor_say(why, whylen, "%s was removed", path);
 		return 1;
 	}
 	bad = obj_id(fd, is_link) != obj_id(ours, is_link);
 	close(fd);
 	if (bad)
-		say(why, whylen, "%s%s was replaced by another object", path);
+		sensor_say(why, whylen, "%s was replaced by another object",
+			   path);
 	return bad;
 }
 
