@@ -21,8 +21,12 @@ set -eu
 # In-tree modules the tests need that Debian builds as modules: veth for the
 # test hosts (tests/lib/testhost.c); loop and ext4 (with crc32c, which ext4
 # asks the crypto API for at mount time, not by a module dependency) for
-# watched files on a loop-mounted ext4 image (tests/sensor/test_evasion.c).
-GUEST_MODULES=${VMCHECK_GUEST_MODULES:-veth loop crc32c_generic ext4}
+# watched files on a loop-mounted ext4 image (tests/sensor/test_evasion.c);
+# inet_diag, then tcp_diag and udp_diag, for prevent mode's reset of open
+# connections by sock_diag SOCK_DESTROY (userspace/sockreset.c,
+# tests/unit/test_sockreset.c): without them the kernel answers -ENOENT, as
+# if no socket matched, since the guest has no modprobe to load them on demand.
+GUEST_MODULES=${VMCHECK_GUEST_MODULES:-veth loop crc32c_generic ext4 inet_diag tcp_diag udp_diag}
 
 here=$(cd "$(dirname "$0")" && pwd)
 
