@@ -87,7 +87,7 @@ $(BUILD)/%.o: userspace/%.c $(wildcard userspace/*.h) include/exfilmon_abi.h \
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 # Only the loader embeds the skeleton.
-$(BUILD)/sensor_bpf.o: $(SKEL)
+$(BUILD)/sensor_bpf.o $(BUILD)/prevent_bpf.o: $(SKEL)
 
 $(BUILD)/libcore.a: $(CORE_OBJS)
 	$(call msg,AR,$@)

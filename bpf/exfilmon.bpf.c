@@ -25,6 +25,7 @@ EXFILMON_ABI_ASSERTS;
 #include "net.h"
 #include "path.h"
 #include "flow.h"
+#include "prevent.h"
 
 #define MAP_ANONYMOUS	0x20
 #define MAP_TYPE	0x0f
@@ -187,7 +188,11 @@ static __noinline void write_file(struct exfilmon_proc *p,
 		carry_stream(p, pkey, &key, x);
 		return;
 	}
-	if (x->when & XFER_EXACT)
+	/* prevent mode: a TCP send is refused before its data is queued */
+	if (x->when & XFER_STREAM)
+		prevent_tcp_send(p, pkey, sk, &dest, x);
+	/* bytes queued on a refused socket never leave: not sent */
+	if ((x->when & XFER_EXACT) && !sock_marked(sk))
 		account_send(x->op, p, pkey, &dest, x->n);
 }
 
@@ -864,6 +869,228 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 	}
 	ring_submit(r, r->hdr.ts_ns);
 	stat_add(EXFILMON_STAT_EVENTS, 1);
+	return 0;
+}
+
+/*
+ * Prevent mode (bpf/prevent.h, docs/prevent.md). The cgroup programs are
+ * attached to the cgroup v2 root, so they see every socket of the
+ * machine; each returns 1 (let it through) at once unless the policy is
+ * on and the caller is a tracked process.
+ */
+
+/*
+ * A connect() or an unconnected datagram, to the address the caller gave.
+ * v6 is a constant: the verifier lets each attach type read only its own
+ * family's address fields, so the other branch must not be compiled in.
+ */
+static __always_inline int prevent_sockaddr(struct bpf_sock_addr *ctx,
+					    const bool v6, __u32 how, __u32 op)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct exfilmon_dest d = {};
+	struct refusal r = { .how = how, .op = op, .dest = &d };
+	struct exfilmon_pkey pkey;
+	struct exfilmon_proc *p;
+
+	p = refusable(t, &pkey);
+	if (!p)
+		return 1;
+	d.proto = ctx->protocol;
+	if (d.proto != EXFILMON_PROTO_TCP && d.proto != EXFILMON_PROTO_UDP)
+		return 1;
+	d.port = bpf_ntohs((__u16)ctx->user_port);
+	if (!v6) {
+		__u32 a = ctx->user_ip4;
+
+		d.family = EXFILMON_AF_INET;
+		__builtin_memcpy(d.addr, &a, 4);
+	} else {
+		__u32 *w = (__u32 *)d.addr;
+
+		d.family = EXFILMON_AF_INET6;
+		w[0] = ctx->user_ip6[0];
+		w[1] = ctx->user_ip6[1];
+		w[2] = ctx->user_ip6[2];
+		w[3] = ctx->user_ip6[3];
+		dest_fold_v4mapped(&d);
+	}
+	if (prevent_verdict(t, p, &d, &r.threshold) == VERDICT_PASS)
+		return 1;
+	emit_block(&pkey, p, &r);
+	return 0;	/* connect() and sendmsg() fail with EPERM */
+}
+
+SEC("cgroup/connect4")
+int prevent_connect4(struct bpf_sock_addr *ctx)
+{
+	return prevent_sockaddr(ctx, false, EXFILMON_BLOCK_CONNECT,
+				EXFILMON_OP_CONNECT);
+}
+
+SEC("cgroup/connect6")
+int prevent_connect6(struct bpf_sock_addr *ctx)
+{
+	return prevent_sockaddr(ctx, true, EXFILMON_BLOCK_CONNECT,
+				EXFILMON_OP_CONNECT);
+}
+
+SEC("cgroup/sendmsg4")
+int prevent_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return prevent_sockaddr(ctx, false, EXFILMON_BLOCK_DGRAM, 0);
+}
+
+SEC("cgroup/sendmsg6")
+int prevent_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return prevent_sockaddr(ctx, true, EXFILMON_BLOCK_DGRAM, 0);
+}
+
+/* The two ends of a full socket, as bpf_sock gives them. */
+static __always_inline void bsk_ends(struct bpf_sock *sk,
+				     struct exfilmon_dest *peer,
+				     struct exfilmon_dest *local)
+{
+	__u32 *pw = (__u32 *)peer->addr, *lw = (__u32 *)local->addr;
+
+	peer->proto = local->proto = sk->protocol;
+	peer->port = bpf_ntohs(sk->dst_port);
+	local->port = sk->src_port;	/* host order already */
+	if (sk->family == AF_INET) {
+		peer->family = local->family = EXFILMON_AF_INET;
+		pw[0] = sk->dst_ip4;
+		lw[0] = sk->src_ip4;
+		return;
+	}
+	peer->family = local->family = EXFILMON_AF_INET6;
+	pw[0] = sk->dst_ip6[0];
+	pw[1] = sk->dst_ip6[1];
+	pw[2] = sk->dst_ip6[2];
+	pw[3] = sk->dst_ip6[3];
+	lw[0] = sk->src_ip6[0];
+	lw[1] = sk->src_ip6[1];
+	lw[2] = sk->src_ip6[2];
+	lw[3] = sk->src_ip6[3];
+	dest_fold_v4mapped(peer);
+	dest_fold_v4mapped(local);
+}
+
+#define TCP_FLAG_RST	0x04
+
+/*
+ * A bare reset of a refused TCP socket goes out: the daemon's reset
+ * (tcp_abort() sends it while the socket is still marked) is what tells
+ * the peer. cgroup skb programs see the packet from its network header.
+ */
+static __always_inline bool tcp_reset(struct __sk_buff *skb, __u32 family)
+{
+	__u8 b = 0;
+	__u32 off = 40;		/* IPv6: the fixed header */
+
+	if (family == AF_INET) {
+		if (bpf_skb_load_bytes(skb, 0, &b, 1))
+			return false;
+		off = (b & 0xf) * 4;
+	}
+	if (bpf_skb_load_bytes(skb, off + 13, &b, 1))
+		return false;
+	return b & TCP_FLAG_RST;
+}
+
+/*
+ * Every packet a socket of this machine sends. Returns 0 to drop it: the
+ * sender's syscall, in task context, then fails with EPERM (UDP), or its
+ * data stays queued behind a refused socket (TCP) until the daemon
+ * resets the connection.
+ */
+SEC("cgroup_skb/egress")
+int prevent_egress(struct __sk_buff *skb)
+{
+	struct exfilmon_dest d = {}, local = {};
+	struct refusal r = {
+		.how = EXFILMON_BLOCK_SEND, .dest = &d, .local = &local,
+	};
+	struct sock_mark *m = NULL;
+	struct exfilmon_pkey pkey;
+	struct exfilmon_proc *p;
+	struct task_struct *t;
+	struct bpf_sock *sk;
+	__u64 key = 0;
+
+	if (!prevent_on)
+		return 1;
+	sk = skb->sk;
+	if (!sk)
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || (sk->family != AF_INET && sk->family != AF_INET6) ||
+	    (sk->protocol != IPPROTO_TCP && sk->protocol != IPPROTO_UDP))
+		return 1;
+	if (sk->protocol == IPPROTO_TCP) {
+		key = (__u64)bpf_skc_to_tcp_sock(sk);
+		if (key && nr_marked > 0)
+			m = bpf_map_lookup_elem(&marked, &key);
+		if (m && tcp_reset(skb, sk->family))
+			return 1;
+	}
+	/* outside task context current is not the sender: marks only */
+	if (in_softirq())
+		return m ? 0 : 1;
+	t = bpf_get_current_task_btf();
+	p = refusable(t, &pkey);
+	if (!p)
+		return m ? 0 : 1;
+	if (m && (m->proc.tgid != pkey.tgid ||
+		  m->proc.start_ns != pkey.start_ns))
+		return 0;	/* another's refused data may be queued */
+	bsk_ends(sk, &d, &local);
+	if (dest_is_loopback(&d))
+		return 1;
+	if (prevent_verdict(t, p, &d, &r.threshold) == VERDICT_PASS) {
+		/* an override, or the policy changed: the socket is free */
+		if (m)
+			unmark_sock(key);
+		return 1;
+	}
+	if (m)
+		return 0;	/* counted when it was marked */
+	r.bytes = skb->len;
+	if (key)
+		mark_sock(key, &pkey);
+	emit_block(&pkey, p, &r);
+	return 0;
+}
+
+/* in_softirq() counts these */
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(prevent_softirq_entry, unsigned int vec_nr)
+{
+	__u32 zero = 0, *n = bpf_map_lookup_elem(&softirqs, &zero);
+
+	if (n)
+		*n += 1;
+	return 0;
+}
+
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(prevent_softirq_exit, unsigned int vec_nr)
+{
+	__u32 zero = 0, *n = bpf_map_lookup_elem(&softirqs, &zero);
+
+	/* one that began before we were attached ends at 0 */
+	if (n && *n)
+		*n -= 1;
+	return 0;
+}
+
+/* A refused socket's mark goes with it (see marked in prevent.h). */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(prevent_sock_state, const struct sock *sk, const int oldstate,
+	     const int newstate)
+{
+	if (newstate == TCP_CLOSE && nr_marked > 0)
+		unmark_sock((__u64)sk);
 	return 0;
 }
 

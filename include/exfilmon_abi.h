@@ -23,7 +23,7 @@
 #endif
 
 #define EXFILMON_ABI_MAJOR 3
-#define EXFILMON_ABI_MINOR 1
+#define EXFILMON_ABI_MINOR 2
 
 #define EXFILMON_COMM_LEN 16
 #define EXFILMON_PATH_LEN 256
@@ -233,6 +233,11 @@ struct exfilmon_send_key {
 						 * table above was full */
 #define EXFILMON_STAT_STALE		11	/* derived marks dropped: the
 						 * inode was reused */
+#define EXFILMON_STAT_REFUSED		12	/* prevent mode: connects,
+						 * datagrams and packets
+						 * refused (since ABI 3.2) */
+#define EXFILMON_STAT_BLOCK_FULL	13	/* (proc, dest) refusals table
+						 * full: a refusal not named */
 #define EXFILMON_STAT_NR		16
 
 /* Record types. */
@@ -243,6 +248,8 @@ struct exfilmon_send_key {
 #define EXFILMON_REC_SEND	5
 #define EXFILMON_REC_FLOW	6	/* rec_io: taint carried into an object */
 #define EXFILMON_REC_DERIVED	7	/* rec_derived: a file became derived */
+#define EXFILMON_REC_BLOCK	8	/* rec_block: prevent mode refused a
+					 * transfer (since ABI 3.2) */
 
 /* Which syscall produced a read or send record (exfilmon_rec_io.op). */
 #define EXFILMON_OP_READ		1
@@ -264,7 +271,8 @@ struct exfilmon_send_key {
 #define EXFILMON_OP_RECVMMSG		17
 #define EXFILMON_OP_IO_URING		18
 #define EXFILMON_OP_MMAP_SHARED		19	/* a shared writable mapping */
-#define EXFILMON_OP_NR			20
+#define EXFILMON_OP_CONNECT		20	/* prevent mode: a refused connect() */
+#define EXFILMON_OP_NR			21
 
 /* Every record starts with this header. ts_ns is CLOCK_BOOTTIME. */
 struct exfilmon_rec_hdr {
@@ -357,6 +365,80 @@ struct exfilmon_rec_derived {
 };
 
 /*
+ * Prevent mode (docs/prevent.md; since ABI 3.2). A process whose taint has
+ * reached the threshold of its origin's policy is refused transfers to
+ * destinations that are neither loopback nor internal, unless an override
+ * names it and the destination. The sensor decides in the kernel, from the
+ * same process table the detector fills; the daemon only configures it.
+ *
+ * The policy of one configured watch, by watch_id: present means prevent.
+ */
+struct exfilmon_prevent {
+	__u64 threshold;	/* taint (bytes) at which a process is refused */
+};
+
+/*
+ * An internal network: a longest-prefix-match key over 128 address bits,
+ * IPv4 as ::ffff:a.b.c.d with prefixlen 96 + n. The last word is padding
+ * that no entry's prefix reaches.
+ */
+struct exfilmon_net {
+	__u32 prefixlen;
+	__u8 addr[16];
+	__u32 pad;
+};
+
+/*
+ * An override (exfilctl allow): who may send to dest anyway, until when.
+ *  - ALLOW_PID: id[0] the tgid, id[1] the process's start time in USER_HZ
+ *    ticks since boot, as field 22 of /proc/PID/stat says it (so a reused
+ *    pid is not allowed);
+ *  - ALLOW_EXE: id[0], id[1] the dev and ino of the executable the process
+ *    runs (the kernel's dev_t encoding, as exfilmon_file_key).
+ * dest.port 0 allows every port of the address; dest.proto is always 0.
+ */
+#define EXFILMON_ALLOW_PID	1
+#define EXFILMON_ALLOW_EXE	2
+#define EXFILMON_USER_HZ	100	/* /proc's clock ticks (USER_HZ) */
+
+struct exfilmon_allow_key {
+	__u32 kind;		/* EXFILMON_ALLOW_* */
+	__u32 pad;
+	__u64 id[2];
+	struct exfilmon_dest dest;
+};
+
+struct exfilmon_allow {
+	__u64 until_ns;		/* CLOCK_BOOTTIME; the sensor ignores it after */
+	__u64 id;		/* the override's number in the daemon's store */
+};
+
+/* How a refusal happened (exfilmon_rec_block.how). */
+#define EXFILMON_BLOCK_CONNECT	1	/* connect() failed with EPERM */
+#define EXFILMON_BLOCK_DGRAM	2	/* an unconnected datagram: EPERM */
+#define EXFILMON_BLOCK_SEND	3	/* a send on a socket connected before:
+					 * its packets are dropped; a TCP
+					 * socket stays refused, and the
+					 * daemon resets it */
+
+/*
+ * One refusal, announced as exfilmon_announce() says for its (process,
+ * destination) count. local is the socket's own address and port, for the
+ * daemon to find a TCP connection to reset (zero when not bound yet).
+ */
+struct exfilmon_rec_block {
+	struct exfilmon_rec_hdr hdr;
+	struct exfilmon_dest dest;
+	struct exfilmon_dest local;
+	__u32 how;			/* EXFILMON_BLOCK_* */
+	__u32 op;			/* EXFILMON_OP_*, 0 when not known */
+	__u64 threshold;		/* the policy's, when refused */
+	struct exfilmon_count total;	/* refusals of (proc, dest): bytes
+					 * are those refused where known */
+	struct exfilmon_proc proc;	/* the process's counters */
+};
+
+/*
  * The kernel module's interface: /dev/exfilmon (misc device, 0600).
  * read() returns whole records (the formats above, back to back), blocking
  * unless O_NONBLOCK; poll() says when records wait. Each ioctl argument
@@ -433,6 +515,7 @@ struct exfilmon_ioc_proc {
 #define EXFILMON_TABLE_WATCHED	4	/* exfilmon_watch_entry */
 #define EXFILMON_TABLE_STREAMS	5	/* exfilmon_watch_entry */
 #define EXFILMON_TABLE_FLOWS	6	/* exfilmon_read_entry: outflows */
+#define EXFILMON_TABLE_BLOCKS	7	/* exfilmon_send_entry: refusals */
 
 struct exfilmon_proc_entry {
 	struct exfilmon_pkey key;
@@ -520,6 +603,11 @@ struct exfilmon_ioc_table {
 	EXFILMON_ABI_ASSERT(exfilmon_rec_exit, 144); \
 	EXFILMON_ABI_ASSERT(exfilmon_rec_io, 248); \
 	EXFILMON_ABI_ASSERT(exfilmon_rec_derived, 360); \
+	EXFILMON_ABI_ASSERT(exfilmon_prevent, 8); \
+	EXFILMON_ABI_ASSERT(exfilmon_net, 24); \
+	EXFILMON_ABI_ASSERT(exfilmon_allow_key, 48); \
+	EXFILMON_ABI_ASSERT(exfilmon_allow, 16); \
+	EXFILMON_ABI_ASSERT(exfilmon_rec_block, 232); \
 	EXFILMON_ABI_ASSERT(exfilmon_ioc_version, 16); \
 	EXFILMON_ABI_ASSERT(exfilmon_ioc_watch, 72); \
 	EXFILMON_ABI_ASSERT(exfilmon_ioc_fd_key, 32); \

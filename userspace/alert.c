@@ -25,6 +25,20 @@ static const char *const severity_names[] = {
 	[SEV_CRITICAL] = "critical",
 };
 
+const char *alert_action_name(int action)
+{
+	return action == ALERT_BLOCKED ? "blocked" : "detected";
+}
+
+int alert_action_parse(const char *name)
+{
+	if (name && !strcmp(name, "detected"))
+		return ALERT_DETECTED;
+	if (name && !strcmp(name, "blocked"))
+		return ALERT_BLOCKED;
+	return -EINVAL;
+}
+
 const char *alert_severity_name(int severity)
 {
 	if (severity < SEV_LOW || severity > SEV_CRITICAL)
@@ -537,6 +551,9 @@ struct json_object *alert_to_json(const struct alert *a)
 		ARRAY(a->dests, a->nr_dests, dest_to_json)) ||
 	    json_add(o, "bytes_sent", json_object_new_uint64(a->bytes_sent)) ||
 	    json_add(o, "senders", json_object_new_int64(a->senders)) ||
+	    json_add(o, "action",
+		json_object_new_string(alert_action_name(a->action))) ||
+	    json_add(o, "refused", json_object_new_uint64(a->refused)) ||
 	    json_add(o, "sensor", FIELD(a->sensor)) ||
 	    json_add(o, "reason", FIELD(a->reason)) ||
 	    json_add(o, "chain", ARRAY(a->chain, a->nr_chain, step_to_json)) ||
@@ -754,6 +771,19 @@ int alert_chain_from_json(struct json_object *arr, struct alert_step **steps,
 			   step_from_json, (void **)steps, nr);
 }
 
+/* action and refused came with prevent mode: older documents lack both */
+static int get_action(struct json_object *obj, struct alert *a)
+{
+	struct json_object *v = member(obj, "action", json_type_string);
+
+	if (!json_object_object_get_ex(obj, "action", NULL))
+		return 0;
+	a->action = alert_action_parse(v ? json_object_get_string(v) : NULL);
+	if (a->action < 0)
+		return -EINVAL;
+	return get_u64(obj, "refused", &a->refused);
+}
+
 int alert_from_json(struct json_object *obj, struct alert *a)
 {
 	struct json_object *sev;
@@ -778,6 +808,7 @@ int alert_from_json(struct json_object *obj, struct alert *a)
 	    get_u64(obj, "taint", &a->taint) ||
 	    get_u64(obj, "bytes_sent", &a->bytes_sent) ||
 	    get_u32(obj, "senders", &a->senders) ||
+	    get_action(obj, a) ||
 	    GET_STR(obj, "sensor", a->sensor) ||
 	    GET_STR(obj, "reason", a->reason) ||
 	    get_u64(obj, "first_ns", &a->first_ns) ||

@@ -31,6 +31,15 @@ enum alert_severity {
 	SEV_CRITICAL,
 };
 
+/*
+ * What exfilmon did about it: detected (the data left), or blocked (prevent
+ * mode refused the transfer; bytes_sent is what still left).
+ */
+enum alert_action {
+	ALERT_DETECTED = 0,
+	ALERT_BLOCKED,
+};
+
 struct alert_file {
 	char path[4096];
 	uint64_t bytes_read;
@@ -108,6 +117,8 @@ struct alert {
 	uint64_t taint;			/* that reached the senders */
 	uint64_t bytes_sent;		/* tainted bytes sent to host */
 	uint32_t senders;		/* processes that sent to host */
+	int action;			/* enum alert_action */
+	uint64_t refused;		/* transfers to host refused */
 	int64_t acked_us;		/* acknowledged (CLOCK_REALTIME us), or 0 */
 	uint32_t acked_uid;		/* by whom */
 	char sensor[8];			/* "bpf" or "kmod" */
@@ -129,6 +140,10 @@ struct alert {
  */
 int json_add(struct json_object *obj, const char *key,
 	     struct json_object *val);
+
+/* "detected" or "blocked"; alert_action_parse() gives ALERT_* or -EINVAL */
+const char *alert_action_name(int action);
+int alert_action_parse(const char *name);
 
 const char *alert_severity_name(int severity);
 /* Returns SEV_* or -EINVAL. */

@@ -276,8 +276,8 @@ static int add_exfilmon(struct json_object *doc, const struct alert *a,
 {
 	static const char *const keys[] = {
 		"severity", "sensor", "bytes_read", "taint", "bytes_sent",
-		"senders", "files", "destinations", "chain", "ancestry",
-		"first_ns", "last_ns",
+		"senders", "action", "refused", "files", "destinations",
+		"chain", "ancestry", "first_ns", "last_ns",
 	};
 	struct json_object *x = child(doc, "exfilmon");
 	size_t i;

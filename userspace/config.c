@@ -71,6 +71,10 @@ static int set_ring(struct load_ctx *ctx, const struct key_spec *k,
 		    const char *value);
 static int set_opaque(struct load_ctx *ctx, const struct key_spec *k,
 		      const char *value);
+static int set_mode(struct load_ctx *ctx, const struct key_spec *k,
+		    const char *value);
+static int set_policy_path(struct load_ctx *ctx, const struct key_spec *k,
+			   const char *value);
 
 #define KEY(sec, key, setter, field, flags) \
 	{ sec, key, setter, offsetof(struct config, field), flags }
@@ -95,10 +99,14 @@ static const struct key_spec keys[] = {
 	KEY("sensor", "max_streams", set_table, max_streams, 0),
 	KEY("sensor", "max_flows", set_table, max_flows, 0),
 	KEY("sensor", "ring_kib", set_ring, ring_kib, 0),
+	KEY("policy", "mode", set_mode, prevent, 0),
+	KEY("policy", "prevent", set_policy_path, policy_path, KEY_REPEATABLE),
+	KEY("policy", "detect", set_policy_path, policy_path, KEY_REPEATABLE),
 };
 
 static const char *const sections[] = {
 	"watch", "correlation", "network", "flow", "daemon", "sensor",
+	"policy",
 };
 
 /*
@@ -436,6 +444,101 @@ static int set_opaque(struct load_ctx *ctx, const struct key_spec *k,
 	if (!*value)
 		return 0;
 	return for_each_list_entry(ctx, value, add_opaque);
+}
+
+static int set_mode(struct load_ctx *ctx, const struct key_spec *k,
+		    const char *value)
+{
+	int *slot = field(ctx, k);
+
+	if (!strcmp(value, "detect"))
+		*slot = 0;
+	else if (!strcmp(value, "prevent"))
+		*slot = 1;
+	else
+		return key_error(ctx, -EINVAL, "must be detect or prevent");
+	ctx->cfg->mode_line = ctx->lineno;
+	return 0;
+}
+
+/*
+ * prevent = PATH, detect = PATH: one watched path's own mode. Whether PATH
+ * is a [watch] path is known only once the whole file is read (the
+ * [watch] section may come later): check_policy_paths(). A path given a
+ * mode twice, the same or the other, is a contradiction or a typo.
+ */
+static int set_policy_path(struct load_ctx *ctx, const struct key_spec *k,
+			   const char *value)
+{
+	struct config *cfg = ctx->cfg;
+	size_t i;
+
+	if (value[0] != '/')
+		return key_error(ctx, -EINVAL, "must be an absolute path");
+	for (i = 0; i < cfg->nr_policy; i++) {
+		if (!strcmp(cfg->policy_path[i], value))
+			return key_error(ctx, -EINVAL,
+					 "already given a mode at line %d",
+					 cfg->policy_line[i]);
+	}
+	/* each names a distinct [watch] path, so none can be left over */
+	if (cfg->nr_policy == CONFIG_MAX_WATCH)
+		return key_error(ctx, -EINVAL,
+				 "too many per-path modes (at most %d)",
+				 CONFIG_MAX_WATCH);
+	cfg->policy_path[cfg->nr_policy] = strdup(value);
+	if (!cfg->policy_path[cfg->nr_policy])
+		return key_error(ctx, -ENOMEM, "%s", strerror(ENOMEM));
+	cfg->policy_prevent[cfg->nr_policy] = !strcmp(k->name, "prevent");
+	cfg->policy_line[cfg->nr_policy] = ctx->lineno;
+	cfg->nr_policy++;
+	return 0;
+}
+
+/*
+ * Every per-path mode must name a [watch] path exactly as written there:
+ * a mode for a path nobody watches would silently do nothing, and the
+ * administrator who wrote it believes that path is protected.
+ */
+static int check_policy_paths(struct load_ctx *ctx)
+{
+	struct config *cfg = ctx->cfg;
+	size_t i, j;
+
+	for (i = 0; i < cfg->nr_policy; i++) {
+		for (j = 0; j < cfg->nr_watch; j++)
+			if (!strcmp(cfg->policy_path[i], cfg->watch[j]))
+				break;
+		if (j < cfg->nr_watch)
+			continue;
+		ctx->lineno = cfg->policy_line[i];
+		ctx->key = cfg->policy_prevent[i] ? "prevent" : "detect";
+		ctx->value = cfg->policy_path[i];
+		return key_error(ctx, -EINVAL, "not a [watch] path");
+	}
+	return 0;
+}
+
+int config_watch_mode(const struct config *cfg, const char *watch_path,
+		      int *line)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nr_policy; i++) {
+		if (!strcmp(cfg->policy_path[i], watch_path)) {
+			if (line)
+				*line = cfg->policy_line[i];
+			return cfg->policy_prevent[i];
+		}
+	}
+	if (line)
+		*line = 0;
+	return cfg->prevent;
+}
+
+int config_watch_prevents(const struct config *cfg, const char *watch_path)
+{
+	return config_watch_mode(cfg, watch_path, NULL);
 }
 
 static int set_path(struct load_ctx *ctx, const struct key_spec *k,
@@ -820,6 +923,8 @@ static int load(struct config *cfg, struct load_ctx *ctx, const char *name)
 	}
 	if (ctx->err)
 		goto out_free_config;
+	if (check_policy_paths(ctx))
+		goto out_free_config;
 	if (default_json_log(ctx))
 		goto out_free_config;
 	return 0;
@@ -924,6 +1029,8 @@ void config_free(struct config *cfg)
 		return;
 	for (i = 0; i < cfg->nr_watch; i++)
 		free(cfg->watch[i]);
+	for (i = 0; i < cfg->nr_policy; i++)
+		free(cfg->policy_path[i]);
 	opaque_clear(cfg);
 	free(cfg->path);
 	free(cfg->state_dir);

@@ -55,6 +55,15 @@ struct config {
 	int opaque_line[CONFIG_MAX_OPAQUE];	/* 0: a default */
 	size_t nr_opaque;
 	uint64_t stream_idle_ns;		/* default 10min */
+
+	/* [policy]: prevent mode (docs/prevent.md) */
+	int prevent;				/* mode = prevent; default detect */
+	int mode_line;				/* 0: the default */
+	/* prevent = / detect = PATH: one [watch] path's own mode */
+	char *policy_path[CONFIG_MAX_WATCH];
+	int policy_prevent[CONFIG_MAX_WATCH];	/* 1: prevent, 0: detect */
+	int policy_line[CONFIG_MAX_WATCH];
+	size_t nr_policy;
 };
 
 /*
@@ -96,5 +105,16 @@ void config_free(struct config *cfg);
  */
 int config_is_internal(const struct config *cfg, int family,
 		       const uint8_t *addr);
+
+/*
+ * The resolved mode of a watched path: 1 prevent, 0 detect. Its own
+ * [policy] prevent/detect line if it has one (*line set to it), else the
+ * global mode (*line 0). A path added with `exfilctl watch add` has no line
+ * of its own and takes the global mode. line may be NULL.
+ */
+int config_watch_mode(const struct config *cfg, const char *watch_path,
+		      int *line);
+/* config_watch_mode() without the line. */
+int config_watch_prevents(const struct config *cfg, const char *watch_path);
 
 #endif /* EXFILMON_CONFIG_H */

@@ -25,6 +25,7 @@ enum seen_kind {
 	SEEN_IN = 1,	/* (process, object) inflow: REC_READ */
 	SEEN_OUT,	/* (process, object) outflow: REC_FLOW */
 	SEEN_SEND,	/* (process, destination): REC_SEND */
+	SEEN_BLOCK,	/* (process, destination): REC_BLOCK, in refusals */
 };
 
 struct seen_key {
@@ -59,6 +60,7 @@ struct chost {
 	struct chost_key key;
 	struct chost *next;	/* of the same process */
 	uint64_t sent;		/* to the host, every port */
+	uint64_t refused;	/* transfers to the host refused */
 	uint64_t c_sent;	/* counted as tainted sends */
 	uint64_t c_taint;	/* counted as the senders' taint */
 	uint64_t taint_ns;	/* when c_taint last grew */
@@ -118,6 +120,7 @@ struct host {
 	uint64_t first_ns;
 	uint64_t last_ns;
 	uint32_t nr_senders;
+	uint64_t refused;		/* transfers refused (prevent mode) */
 	struct port ports[CORR_PORTS];
 	size_t nr_ports;
 	struct top top[CORR_TOP];	/* largest first */
@@ -442,11 +445,20 @@ void corr_explain(struct alert *a, uint64_t window_ns)
 			 a->senders);
 	explain_chain(a, chain, sizeof(chain));
 	utf8_cut(chain);
-	snprintf(a->reason, sizeof(a->reason),
-		 "%s (pid %u, user %s) sent %s of watched data to %s within %s "
-		 "(window %s)%s%s",
-		 a->comm[0] ? a->comm : "?", a->pid, a->user, sent, a->host,
-		 span, win, senders, chain);
+	if (a->action == ALERT_BLOCKED)
+		snprintf(a->reason, sizeof(a->reason),
+			 "%s (pid %u, user %s) was refused sending watched "
+			 "data to %s (%llu time%s, prevent mode); %s left "
+			 "before%s%s",
+			 a->comm[0] ? a->comm : "?", a->pid, a->user, a->host,
+			 (unsigned long long)a->refused,
+			 a->refused == 1 ? "" : "s", sent, senders, chain);
+	else
+		snprintf(a->reason, sizeof(a->reason),
+			 "%s (pid %u, user %s) sent %s of watched data to %s "
+			 "within %s (window %s)%s%s",
+			 a->comm[0] ? a->comm : "?", a->pid, a->user, sent,
+			 a->host, span, win, senders, chain);
 	utf8_cut(a->reason);
 }
 
@@ -474,6 +486,8 @@ static int alert_fill(struct correlator *c, struct host *h,
 	a->bytes_sent = h->sent_total;
 	a->taint = h->taint_total;
 	a->senders = h->nr_senders;
+	a->refused = h->refused;
+	a->action = h->refused ? ALERT_BLOCKED : ALERT_DETECTED;
 	a->first_ns = h->first_ns;
 	for (i = 0; i < h->nr_top; i++)
 		ca->top[i] = h->top[i].proc;
@@ -484,7 +498,12 @@ static int alert_fill(struct correlator *c, struct host *h,
 	return 0;
 }
 
-/* Raise or update h's alert when both thresholds are met in the window. */
+/*
+ * Raise or update h's alert when both thresholds are met in the window. A
+ * refusal stands for the send it stopped: the kernel refuses only a
+ * process whose taint reached the threshold, so the taint condition is
+ * met and the alert says what was blocked and what still left.
+ */
 static void check_host(struct correlator *c, struct host *h, uint64_t ts)
 {
 	uint64_t w = bucket_width(c);
@@ -493,7 +512,8 @@ static void check_host(struct correlator *c, struct host *h, uint64_t ts)
 
 	if (!ca || ca->a.last_ns + c->p.window_ns < ts) {
 		if (wsum_total(&h->taint, w, ts) < c->p.read_threshold ||
-		    wsum_total(&h->sent, w, ts) < c->p.send_threshold)
+		    (wsum_total(&h->sent, w, ts) < c->p.send_threshold &&
+		     !h->refused))
 			return;
 		/* one alert per (origin, host) per window: a stale one was
 		 * settled long ago and is replaced */
@@ -670,15 +690,16 @@ static void top_update(struct host *h, const struct exfilmon_pkey *proc,
  * is never more than the taint of the senders it has seen.
  */
 static void contribute(struct correlator *c, struct cproc *p,
-		       struct chost *ch, uint64_t ts)
+		       struct chost *ch, uint64_t ts, uint64_t refused)
 {
 	uint64_t want_sent = min_u64(ch->sent, p->taint);
-	uint64_t want_taint = ch->sent ? p->taint : 0;
+	/* a refused transfer counts the taint it would have carried */
+	uint64_t want_taint = ch->sent || ch->refused ? p->taint : 0;
 	uint64_t w = bucket_width(c), ds = 0, growth = 0, dt;
 	struct host *h;
 	int first, full;
 
-	if (want_sent <= ch->c_sent && want_taint <= ch->c_taint)
+	if (want_sent <= ch->c_sent && want_taint <= ch->c_taint && !refused)
 		return;
 	if (want_sent > ch->c_sent)
 		ds = want_sent - ch->c_sent;
@@ -688,14 +709,15 @@ static void contribute(struct correlator *c, struct cproc *p,
 	h = host_find(c, p->watch_id, ch->key.family, ch->key.addr);
 	first = !h || ch->serial != h->serial;
 	/* its sends there are older than the pair: taint alone sends nothing */
-	if (first && !ds)
+	if (first && !ds && !refused)
 		return;
 	if (!h)
 		h = host_get(c, p->watch_id, ch->key.family, ch->key.addr, ts);
 	if (!h)
 		return;
 	/* all of its taint into this window, or what it grew by */
-	full = ds && (first || ch->taint_ns + c->p.window_ns <= ts);
+	full = (ds || refused) &&
+	       (first || ch->taint_ns + c->p.window_ns <= ts);
 	dt = full ? want_taint : growth;
 	if (first) {
 		/* first count in this pair: one more sender */
@@ -709,6 +731,7 @@ static void contribute(struct correlator *c, struct cproc *p,
 	wsum_add(&h->sent, w, ts, ds);
 	wsum_add(&h->taint, w, ts, dt);
 	h->sent_total += ds;
+	h->refused += refused;
 	/* the alert's figure counts each sender's taint once */
 	h->taint_total += first ? want_taint : growth;
 	if (ds)
@@ -757,7 +780,7 @@ static struct cproc *update_proc(struct correlator *c,
 		return p;
 	p->taint = proc->taint;
 	for (ch = p->hosts; ch; ch = ch->next)
-		contribute(c, p, ch, ts);
+		contribute(c, p, ch, ts, 0);
 	return p;
 }
 
@@ -880,7 +903,7 @@ static void on_send(struct correlator *c, struct cproc *p,
 	ch->sent += d;
 	ch->port = dest->port;
 	ch->proto = dest->proto;
-	contribute(c, p, ch, io->hdr.ts_ns);
+	contribute(c, p, ch, io->hdr.ts_ns, 0);
 }
 
 void corr_io(struct correlator *c, const struct exfilmon_rec_io *io,
@@ -908,6 +931,38 @@ void corr_io(struct correlator *c, const struct exfilmon_rec_io *io,
 	default:
 		on_send(c, p, io);
 	}
+}
+
+void corr_block(struct correlator *c, const struct exfilmon_rec_block *r,
+		const char *comm, const char *exe)
+{
+	const struct exfilmon_dest *dest = &r->dest;
+	uint64_t ts = r->hdr.ts_ns, d;
+	struct exfilmon_dest k = *dest;
+	struct cproc *p;
+	struct chost *ch;
+
+	/* the kernel never refuses an internal host; a changed list may */
+	if (config_is_internal(c->cfg, dest->family, dest->addr))
+		return;
+	flowgraph_proc(c->graph, &r->hdr.proc, &r->proc, comm, exe, ts);
+	p = update_proc(c, &r->hdr.proc, &r->proc, ts);
+	if (!p)
+		return;
+	/* refusals are counted per (process, destination) like sends */
+	k.proto = dest->proto;
+	d = advance(c, p, SEEN_BLOCK, &k, sizeof(k), r->total.ops, 1, NULL);
+	if (!d)
+		return;
+	ch = chost_get(c, p, dest);
+	if (!ch)
+		return;
+	ch->refused += d;
+	if (!ch->sent) {
+		ch->port = dest->port;
+		ch->proto = dest->proto;
+	}
+	contribute(c, p, ch, ts, d);
 }
 
 void corr_derived(struct correlator *c, const struct exfilmon_rec_derived *r,

@@ -92,6 +92,12 @@ void corr_set_thresholds(struct correlator *c, uint64_t read_threshold,
  */
 void corr_io(struct correlator *c, const struct exfilmon_rec_io *io,
 	     const char *comm, const char *exe, const struct flow_env *env);
+/*
+ * A REC_BLOCK record: prevent mode refused the process a transfer. It
+ * raises (or marks) the (origin, host) alert as blocked.
+ */
+void corr_block(struct correlator *c, const struct exfilmon_rec_block *r,
+		const char *comm, const char *exe);
 /* A REC_DERIVED record: a file became derived. */
 void corr_derived(struct correlator *c, const struct exfilmon_rec_derived *r,
 		  const struct flow_env *env);

@@ -814,6 +814,7 @@ static const struct {
 	{ "table_full", "table full" },
 	{ "alerts", "alerts" },
 	{ "store_ok", "store ok" },
+	{ "prevent", "prevent" },
 };
 
 #define NR_STATUS_KEYS (sizeof(status_keys) / sizeof(status_keys[0]))
@@ -852,7 +853,8 @@ int ctl_print_status(FILE *out, struct json_object *reply)
 			continue;
 		}
 		table_fmt(&t, "%s:", status_keys[i].label);
-		if (!strcmp(status_keys[i].key, "table_full")) {
+		if (!strcmp(status_keys[i].key, "table_full") ||
+		    !strcmp(status_keys[i].key, "prevent")) {
 			status_counters(&t, v);
 		} else if (!strcmp(status_keys[i].key, "uptime_s") &&
 			   get_u64(reply, "uptime_s", &secs) &&
@@ -1010,6 +1012,158 @@ int ctl_print_watch_change(FILE *out, const char *op,
 	fputc('\n', out);
 	free(safe_path);
 	return finish(out, 0);
+}
+
+/* "pid 42 (curl) may send to 198.51.100.7:443 until 2026-... UTC" */
+static int override_sentence(FILE *out, struct json_object *o)
+{
+	char *who = ctl_escape(get_str(o, "who") ? get_str(o, "who") : MISSING);
+	char *dest = ctl_escape(get_str(o, "dest") ? get_str(o, "dest") :
+				MISSING);
+	const char *until = get_str(o, "until");
+	char buf[NUM_LEN] = "";
+	char *safe_until = NULL;
+
+	if (!short_utc(until, buf, sizeof(buf)))
+		safe_until = ctl_escape(until ? until : MISSING);
+	if (!who || !dest || (!safe_until && !buf[0])) {
+		free(who);
+		free(dest);
+		free(safe_until);
+		return -ENOMEM;
+	}
+	fprintf(out, "%s may send to %s until %s%s", who, dest,
+		safe_until ? safe_until : buf, safe_until ? "" : " UTC");
+	free(who);
+	free(dest);
+	free(safe_until);
+	return 0;
+}
+
+int ctl_print_override(FILE *out, struct json_object *o)
+{
+	int64_t id;
+	int ret;
+
+	if (!get_int(o, "id", &id))
+		return -EINVAL;
+	fprintf(out, "override %" PRId64 ": ", id);
+	ret = override_sentence(out, o);
+	fputc('\n', out);
+	return finish(out, ret);
+}
+
+int ctl_print_revoked(FILE *out, struct json_object *o)
+{
+	int64_t id;
+	char *dest;
+
+	if (!get_int(o, "id", &id))
+		return -EINVAL;
+	dest = ctl_escape(get_str(o, "dest") ? get_str(o, "dest") : MISSING);
+	if (!dest)
+		return -ENOMEM;
+	fprintf(out, "override %" PRId64 " revoked: transfers to %s are "
+		"refused again\n", id, dest);
+	free(dest);
+	return finish(out, 0);
+}
+
+int ctl_print_policy(FILE *out, struct json_object *reply)
+{
+	struct json_object *watched = get(reply, "watched");
+	struct json_object *nets = get(reply, "internal");
+	struct json_object *ovs = get(reply, "overrides");
+	struct json_object *w;
+	char *mode, *src, *list, *next, *net;
+	char size[NUM_LEN];
+	struct table t;
+	size_t i, n;
+	int ret;
+
+	if (!json_object_is_type(watched, json_type_array) ||
+	    !json_object_is_type(nets, json_type_array) ||
+	    !json_object_is_type(ovs, json_type_array))
+		return -EINVAL;
+	mode = ctl_escape(get_str(reply, "mode") ? get_str(reply, "mode") :
+			  MISSING);
+	src = ctl_escape(get_str(reply, "mode_source") ?
+			 get_str(reply, "mode_source") : MISSING);
+	if (mode && src)
+		fprintf(out, "mode: %s (%s)\n", mode, src);
+	free(mode);
+	free(src);
+	if (size_text(reply, "threshold", size, sizeof(size)))
+		fprintf(out, "threshold: %s of watched data\n", size);
+
+	n = json_object_array_length(watched);
+	if (!n) {
+		fputs("watched: none\n", out);
+	} else {
+		fputs("watched:\n", out);
+		table_init(&t, "lll");
+		table_fmt(&t, "MODE");
+		table_fmt(&t, "FROM");
+		table_fmt(&t, "PATH");
+		for (i = 0; i < n; i++) {
+			w = json_object_array_get_idx(watched, i);
+			table_str(&t, get_str(w, "mode"));
+			table_str(&t, get_str(w, "source"));
+			table_str(&t, get_str(w, "path"));
+		}
+		ret = table_print(out, &t, "  ");
+		table_free(&t);
+		if (ret)
+			return finish(out, ret);
+	}
+
+	list = strdup("");
+	n = json_object_array_length(nets);
+	for (i = 0; i < n && list; i++) {
+		const char *raw = json_object_get_string(
+			json_object_array_get_idx(nets, i));
+
+		net = ctl_escape(raw);
+		if (!net || asprintf(&next, "%s%s%s", list, i ? ", " : "",
+				     net) < 0)
+			next = NULL;
+		free(net);
+		free(list);
+		list = next;
+	}
+	if (!list)
+		return -ENOMEM;
+	fprintf(out, "internal: %s\n", *list ? list : "none");
+	free(list);
+
+	n = json_object_array_length(ovs);
+	if (!n) {
+		fputs("overrides: none\n", out);
+		return finish(out, 0);
+	}
+	fputs("overrides:\n", out);
+	table_init(&t, "rllll");
+	table_fmt(&t, "ID");
+	table_fmt(&t, "WHO");
+	table_fmt(&t, "DEST");
+	table_fmt(&t, "UNTIL (UTC)");
+	table_fmt(&t, "GRANTED BY");
+	for (i = 0; i < n; i++) {
+		int64_t uid;
+
+		w = json_object_array_get_idx(ovs, i);
+		table_int(&t, w, "id");
+		table_str(&t, get_str(w, "who"));
+		table_str(&t, get_str(w, "dest"));
+		table_time(&t, w, "until", "");
+		if (get_int(w, "granted_by_uid", &uid))
+			table_fmt(&t, "uid %" PRId64, uid);
+		else
+			table_fmt(&t, MISSING);
+	}
+	ret = table_print(out, &t, "  ");
+	table_free(&t);
+	return finish(out, ret);
 }
 
 int ctl_print_json(FILE *out, struct json_object *obj)

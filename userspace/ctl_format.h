@@ -46,6 +46,16 @@ int ctl_print_watched(FILE *out, struct json_object *watched);
 /* watch add/rm: the whole reply, as one sentence; op is "add" or "rm". */
 int ctl_print_watch_change(FILE *out, const char *op,
 			   struct json_object *reply);
+/*
+ * policy: the whole reply: the global mode and where it was set, the
+ * threshold, each watched path's mode and its source, the internal
+ * networks, and the active overrides as a table.
+ */
+int ctl_print_policy(FILE *out, struct json_object *reply);
+/* allow: the reply's "override", as one sentence. */
+int ctl_print_override(FILE *out, struct json_object *override);
+/* allow rm: the reply's "override", as one sentence. */
+int ctl_print_revoked(FILE *out, struct json_object *override);
 /* --json: obj pretty-printed, then a newline. */
 int ctl_print_json(FILE *out, struct json_object *obj);
 

@@ -13,6 +13,7 @@
 #include "ipc.h"
 #include "jsonlog.h"
 #include "live.h"
+#include "policy.h"
 #include "proctree.h"
 #include "sensor.h"
 #include "store.h"
@@ -20,6 +21,12 @@
 
 struct daemon {
 	struct config cfg;
+	/*
+	 * Resets a refused TCP connection (sockreset.c); NULL: never (the
+	 * fuzz targets feed made-up records, whose sockets must stay).
+	 */
+	int (*sock_reset)(uint8_t proto, const struct exfilmon_dest *local,
+			  const struct exfilmon_dest *peer);
 	struct sensor *sensor;
 	struct store *store;
 	struct jsonlog *jsonlog;
@@ -47,6 +54,7 @@ struct daemon {
 		int64_t last_us;	/* CLOCK_REALTIME of the last */
 		char last[1024];	/* what it found */
 	} tamper;
+	struct policy_state policy;	/* prevent mode: policy.c */
 };
 
 /* CLOCK_BOOTTIME / CLOCK_REALTIME now. */

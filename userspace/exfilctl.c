@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ctl_format.h"
+#include "allow.h"
 #include "ipc.h"
 #include "units.h"
 
@@ -32,11 +33,16 @@
 /* Which options a command takes. */
 #define OPT_JSON	0x1
 #define OPT_SINCE	0x2
+#define OPT_ALLOW	0x4	/* --pid, --exe, --dest, --for */
 
 static struct env {
 	const char *socket;
 	bool json;
 	const char *since;
+	const char *pid;
+	const char *exe;
+	const char *dest;
+	const char *duration;
 } env;
 
 static const char usage_text[] =
@@ -55,6 +61,10 @@ static const char usage_text[] =
 "  exfilctl [--socket PATH] watch add|rm PATH\n"
 "  exfilctl [--socket PATH] watch list [--json]\n"
 "  exfilctl [--socket PATH] reload\n"
+"  exfilctl [--socket PATH] policy [--json]\n"
+"  exfilctl [--socket PATH] allow --pid PID|--exe PATH --dest ADDR[:PORT]\n"
+"                                 --for DURATION [--json]\n"
+"  exfilctl [--socket PATH] allow rm ID\n"
 "  exfilctl --help | --version\n"
 "\n"
 "COMMANDS:\n"
@@ -68,6 +78,13 @@ static const char usage_text[] =
 "  watch list          the watched paths\n"
 "  reload              re-read the daemon's configuration file; if it has an\n"
 "                      error, print it (file:line) and keep the running one\n"
+"  policy              prevent mode: the mode of each watched path, the\n"
+"                      threshold, the internal networks, the overrides\n"
+"  allow               let one process (--pid) or every process of one\n"
+"                      executable (--exe) send to ADDR (any port, or PORT)\n"
+"                      for DURATION (at most 30d), though prevent mode\n"
+"                      would refuse it; root only\n"
+"  allow rm ID         end override ID now; root only\n"
 "\n"
 "OPTIONS:\n"
 "  -s, --socket PATH   the daemon's socket (default: $EXFILMON_SOCKET, else\n"
@@ -75,6 +92,9 @@ static const char usage_text[] =
 "      --since DURATION\n"
 "                      only alerts updated in the last DURATION (30s, 5min,\n"
 "                      1h, 2d)\n"
+"      --pid PID, --exe PATH, --dest ADDR[:PORT], --for DURATION\n"
+"                      the override of allow; IPv6 with a port as\n"
+"                      [2001:db8::2]:443\n"
 "      --json          print the reply as JSON, for scripts\n"
 "  -h, --help          show this help\n"
 "  -V, --version       show the version\n"
@@ -90,7 +110,9 @@ static const char usage_text[] =
 "  exfilctl query 'SELECT host, COUNT(*) FROM alerts GROUP BY host'\n"
 "  sudo exfilctl watch add /srv/crm/customers.db\n"
 "  exfilctl watch list\n"
-"  sudo exfilctl reload                   # after editing exfilmon.conf\n";
+"  sudo exfilctl reload                   # after editing exfilmon.conf\n"
+"  exfilctl policy                        # which paths are protected\n"
+"  sudo exfilctl allow --pid 4242 --dest 198.51.100.7:443 --for 1h\n";
 
 static int usage_error(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
@@ -116,6 +138,10 @@ static int parse_cmd_opts(int argc, char **argv, unsigned int allowed)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "since", required_argument, NULL, 'S' },
+		{ "pid", required_argument, NULL, 'P' },
+		{ "exe", required_argument, NULL, 'E' },
+		{ "dest", required_argument, NULL, 'D' },
+		{ "for", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -137,6 +163,16 @@ static int parse_cmd_opts(int argc, char **argv, unsigned int allowed)
 				return usage_error("%s: unknown option '--since'",
 						   argv[0]);
 			env.since = optarg;
+			break;
+		case 'P':
+		case 'E':
+		case 'D':
+		case 'F':
+			if (!(allowed & OPT_ALLOW))
+				return usage_error("%s: unknown option '%s'",
+						   argv[0], argv[optind - 1]);
+			*(c == 'P' ? &env.pid : c == 'E' ? &env.exe :
+			  c == 'D' ? &env.dest : &env.duration) = optarg;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -605,6 +641,133 @@ static int cmd_reload(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_policy(int argc, char **argv)
+{
+	struct json_object *reply;
+	int ret;
+
+	ret = parse_cmd_opts(argc, argv, OPT_JSON);
+	if (ret < 0)
+		ret = no_operands(argc, argv);
+	if (ret >= 0)
+		return ret;
+	ret = call(new_request("policy"), &reply);
+	if (ret)
+		return ret;
+	ret = print_reply(reply, ctl_print_policy);
+	json_object_put(reply);
+	return ret;
+}
+
+/* allow rm ID */
+static int allow_rm(int argc, char **argv)
+{
+	struct json_object *req, *reply;
+	long long id;
+	char *end;
+	int ret;
+
+	if (env.pid || env.exe || env.dest || env.duration)
+		return usage_error("allow rm: takes only the override ID");
+	if (argc - optind != 1)
+		return usage_error("allow rm: expected one override ID, got %d "
+				   "arguments", argc - optind);
+	errno = 0;
+	id = strtoll(argv[optind], &end, 10);
+	if (errno || end == argv[optind] || *end || id <= 0)
+		return usage_error("allow rm: invalid override ID '%s': "
+				   "expected a positive integer", argv[optind]);
+	req = new_request("allow");
+	if (req && (add_str(req, "op", "rm") || add_int(req, "id", id))) {
+		json_object_put(req);
+		req = NULL;
+	}
+	ret = call(req, &reply);
+	if (ret)
+		return ret;
+	ret = print_reply(json_object_object_get(reply, "override"),
+			  ctl_print_revoked);
+	json_object_put(reply);
+	return ret;
+}
+
+/*
+ * allow --pid PID|--exe PATH --dest ADDR[:PORT] --for DURATION. The values
+ * are checked here for a usage error, and again by the daemon.
+ */
+static int cmd_allow(int argc, char **argv)
+{
+	struct json_object *req, *reply;
+	struct exfilmon_dest dest;
+	const char *why;
+	char *exe = NULL, *end, *shown;
+	long long pid = 0;
+	uint64_t ns;
+	int ret;
+
+	ret = parse_cmd_opts(argc, argv, OPT_JSON | OPT_ALLOW);
+	if (ret >= 0)
+		return ret;
+	if (optind < argc && !strcmp(argv[optind], "rm")) {
+		optind++;
+		return allow_rm(argc, argv);
+	}
+	ret = no_operands(argc, argv);
+	if (ret >= 0)
+		return ret;
+	if (!env.pid == !env.exe)
+		return usage_error("allow: give --pid PID or --exe PATH (one "
+				   "of them)");
+	if (env.pid) {
+		errno = 0;
+		pid = strtoll(env.pid, &end, 10);
+		if (errno || end == env.pid || *end || pid <= 0 ||
+		    pid > INT32_MAX)
+			return usage_error("allow: invalid --pid '%s': expected "
+					   "a positive process id", env.pid);
+	}
+	if (!env.dest)
+		return usage_error("allow: missing --dest ADDR[:PORT]");
+	if (allow_parse_dest(env.dest, &dest, &why))
+		return usage_error("allow: invalid --dest '%s': %s", env.dest,
+				   why);
+	if (!env.duration)
+		return usage_error("allow: missing --for DURATION (at most "
+				   "30d)");
+	if (allow_parse_for(env.duration, &ns, &why))
+		return usage_error("allow: invalid --for '%s': %s",
+				   env.duration, why);
+	if (env.exe) {
+		/* the daemon opens it: make it mean what the user sees */
+		exe = realpath(env.exe, NULL);
+		if (!exe) {
+			ret = errno;
+			shown = ctl_escape(env.exe);
+			fprintf(stderr, "exfilctl: allow: --exe %s: %s\n",
+				shown ? shown : "", strerror(ret));
+			free(shown);
+			return EXIT_FAIL;
+		}
+	}
+	req = new_request("allow");
+	if (req && (add_str(req, "op", "add") ||
+		    (env.pid && add_int(req, "pid", pid)) ||
+		    (exe && add_str(req, "exe", exe)) ||
+		    add_str(req, "dest", env.dest) ||
+		    add_str(req, "for", env.duration))) {
+		json_object_put(req);
+		req = NULL;
+	}
+	free(exe);
+	ret = call(req, &reply);
+	if (ret)
+		return ret;
+	ret = print_reply(json_object_object_get(reply, "override"),
+			  ctl_print_override);
+	json_object_put(reply);
+	return ret;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -616,6 +779,8 @@ static const struct {
 	{ "ack", cmd_ack },
 	{ "watch", cmd_watch },
 	{ "reload", cmd_reload },
+	{ "policy", cmd_policy },
+	{ "allow", cmd_allow },
 };
 
 int main(int argc, char **argv)

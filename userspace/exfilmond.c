@@ -23,6 +23,7 @@
 #include <systemd/sd-daemon.h>
 #include "daemon.h"
 #include "log.h"
+#include "sockreset.h"
 #include "resume.h"
 
 #define SETTLE_NS (5ull * 1000000000ull)
@@ -509,6 +510,7 @@ static int run(struct daemon *d)
 				if (read(tfd, &expired, sizeof(expired)) <= 0)
 					continue;
 				daemon_tick(d);
+				daemon_policy_tick(d);
 				if (++ticks % SELFCHECK_TICKS == 0 &&
 				    (err = daemon_selfcheck(d)))
 					log_err("self-check failed: %s",
@@ -666,6 +668,22 @@ int main(int argc, char **argv)
 		goto out_watches;
 	add_opaque(&d);
 	restore_derived(&d);
+	/*
+	 * Prevent mode resets the TCP connections it refuses through
+	 * sock_diag (sockreset.c): say so at once if this kernel cannot.
+	 */
+	d.sock_reset = sock_reset;
+	ret = sock_reset_probe(EXFILMON_PROTO_TCP, EXFILMON_AF_INET);
+	if (ret)
+		log_warn("prevent mode cannot reset refused TCP connections "
+			 "(sock_diag: %s): their packets are dropped, but "
+			 "they stay open until TCP gives up", strerror(-ret));
+	/* the watches have their ids: prevent mode can name them */
+	ret = daemon_policy_start(&d, err, sizeof(err));
+	if (ret) {
+		log_err("%s", err);
+		goto out_watches;
+	}
 
 	ret = run(&d);
 	/* SIGTERM: monitoring ends, nothing is left attached */

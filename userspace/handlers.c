@@ -82,6 +82,7 @@ static struct json_object *handle_status(struct daemon *d,
 				json_object_new_string(d->tamper.last));
 	}
 	json_object_object_add(r, "tamper", full);
+	json_object_object_add(r, "prevent", daemon_prevent_status(d, st));
 	return r;
 }
 
@@ -225,6 +226,15 @@ static struct json_object *handle_watch(struct daemon *d,
 	path = json_object_get_string(v);
 	if (!strcmp(op, "add")) {
 		ret = watchlist_add(&d->watches, path, 0, err, sizeof(err));
+		/*
+		 * A new watch takes the global mode: in prevent mode, a
+		 * sensor that cannot take it must not watch it as if it did.
+		 */
+		if (!ret && (ret = daemon_policy_apply(d, err, sizeof(err)))) {
+			char why[512];
+
+			watchlist_rm(&d->watches, path, why, sizeof(why));
+		}
 		if (!ret && store_watch_add(d->store, path))
 			log_warn("watch %s: not saved in the store: it will "
 				 "not survive a restart", path);
@@ -242,6 +252,9 @@ static struct json_object *handle_watch(struct daemon *d,
 		ret = watchlist_rm(&d->watches, path, err, sizeof(err));
 		if (!ret)
 			store_watch_rm(d->store, path);
+		/* fewer prevent ids: the sensor took more before, so it can */
+		if (!ret && daemon_policy_apply(d, err, sizeof(err)))
+			log_warn("watch rm: %s", err);
 	}
 	if (ret)
 		return ipc_error("%s", err);
@@ -253,6 +266,83 @@ static struct json_object *handle_watch(struct daemon *d,
 	/* any bytes but NUL: valid JSON whatever the path holds */
 	json_object_object_add(r, "path",
 			       json_string_from_bytes(path, strlen(path)));
+	return r;
+}
+
+/* exfilctl policy: the modes, the threshold, the networks, the overrides */
+static struct json_object *handle_policy(struct daemon *d)
+{
+	struct json_object *r = ok_reply();
+	int ret;
+
+	ret = daemon_policy_json(d, r);
+	if (ret) {
+		json_object_put(r);
+		return ipc_error("cannot read the overrides: %s",
+				 store_errmsg(d->store));
+	}
+	return r;
+}
+
+static const char *get_string(struct json_object *req, const char *key)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/*
+ * exfilctl allow: lifting a refusal lets watched data leave, so only root
+ * may grant or revoke one, whatever group the peer is in; readers see the
+ * overrides in exfilctl policy and status.
+ */
+static struct json_object *handle_allow(struct daemon *d,
+					const struct ipc_peer *peer,
+					struct json_object *req)
+{
+	struct json_object *v, *r, *out = NULL;
+	struct policy_grant g = { 0 };
+	const char *op = get_string(req, "op");
+	char err[1024];
+	int ret;
+
+	if (!op || (strcmp(op, "add") && strcmp(op, "rm")))
+		return ipc_error("allow needs an op: add or rm");
+	if (peer->uid != 0)
+		return ipc_error("permission denied: uid %u may not %s an "
+				 "override (root only)", (unsigned)peer->uid,
+				 strcmp(op, "add") ? "revoke" : "grant");
+	if (!strcmp(op, "rm")) {
+		if (!json_object_object_get_ex(req, "id", &v) || !v ||
+		    !json_object_is_type(v, json_type_int) ||
+		    json_object_get_int64(v) <= 0)
+			return ipc_error("allow rm needs a positive override id");
+		ret = daemon_allow_revoke(d, peer->uid,
+					  json_object_get_int64(v), &out, err,
+					  sizeof(err));
+	} else {
+		if (json_object_object_get_ex(req, "pid", &v)) {
+			int64_t pid = json_object_get_int64(v);
+
+			if (!json_object_is_type(v, json_type_int) ||
+			    pid <= 0 || pid > INT32_MAX)
+				return ipc_error("invalid pid: expected a "
+						 "positive process id");
+			g.pid = pid;
+		}
+		g.exe = get_string(req, "exe");
+		g.dest = get_string(req, "dest");
+		g.duration = get_string(req, "for");
+		ret = daemon_allow_grant(d, peer->uid, &g, &out, err,
+					 sizeof(err));
+	}
+	if (ret)
+		return ipc_error("%s", err);
+	r = ok_reply();
+	json_object_object_add(r, "override", out);
 	return r;
 }
 
@@ -318,5 +408,9 @@ struct json_object *daemon_handle(struct daemon *d,
 		return handle_watch(d, peer, access, req);
 	if (!strcmp(cmd, "reload"))
 		return handle_reload(d, peer, access);
+	if (!strcmp(cmd, "policy"))
+		return handle_policy(d);
+	if (!strcmp(cmd, "allow"))
+		return handle_allow(d, peer, req);
 	return ipc_error("unknown command '%s'", cmd);
 }

@@ -7,13 +7,16 @@
  * sends are announced only now and then; their counters are looked up
  * until quiet (live.c).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alert_sink.h"
 #include "clock.h"
+#include "ctl_format.h"
 #include "daemon.h"
 #include "log.h"
+#include "units.h"
 
 static void resolve_watch(void *ctx, const struct exfilmon_file_key *key,
 			  uint32_t watch_id, char *buf, size_t len)
@@ -78,6 +81,77 @@ static void on_io(struct daemon *d, const struct exfilmon_rec_io *io)
 	corr_io(d->corr, io, comm, exe, &env);
 }
 
+static const char *const block_how[] = {
+	[EXFILMON_BLOCK_CONNECT] = "connect() refused",
+	[EXFILMON_BLOCK_DGRAM] = "datagram refused",
+	[EXFILMON_BLOCK_SEND] = "send on an open connection refused",
+};
+
+/* The watch of id, by path, for the journal line. */
+static const char *watch_path(const struct daemon *d, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < d->watches.nr; i++)
+		if (d->watches.entries[i].id == id)
+			return d->watches.entries[i].path;
+	return "a watch removed since";
+}
+
+/*
+ * Prevent mode refused a transfer (bpf/prevent.h). The person is told by
+ * the error in their tool; the security team by one journal line per
+ * (process, destination), and by the alert. A TCP connection opened
+ * before the threshold is reset here: the kernel drops its packets, but
+ * only a reset ends it, for the peer and for the thief.
+ */
+static void on_block(struct daemon *d, const struct exfilmon_rec_block *r)
+{
+	const char *comm, *exe, *how = "refused";
+	char peer[INET6_ADDRSTRLEN] = "?", taint[32], limit[32];
+	char *ecomm, *eexe, *epath;
+	int reset = 0;
+
+	if (!dest_known(&r->dest))
+		return;
+	names(d, &r->hdr.proc, &comm, &exe);
+	if (d->sock_reset && r->how == EXFILMON_BLOCK_SEND &&
+	    r->dest.proto == EXFILMON_PROTO_TCP && r->local.port)
+		reset = d->sock_reset(r->dest.proto, &r->local, &r->dest);
+	if (r->total.ops <= 1) {
+		if (r->how < sizeof(block_how) / sizeof(block_how[0]) &&
+		    block_how[r->how])
+			how = block_how[r->how];
+		inet_ntop(r->dest.family == EXFILMON_AF_INET ? AF_INET :
+							       AF_INET6,
+			  r->dest.addr, peer, sizeof(peer));
+		format_size(r->proc.taint, taint, sizeof(taint));
+		format_size(r->threshold, limit, sizeof(limit));
+		ecomm = ctl_escape(comm ? comm : "?");
+		eexe = ctl_escape(exe ? exe : "?");
+		epath = ctl_escape(watch_path(d, r->proc.watch_id));
+		log_warn("prevented: pid %u (%s, %s) to %s%s%s:%u/%s: %s; it "
+			 "holds %s of watched data from %s, the prevent "
+			 "threshold is %s%s%s",
+			 r->hdr.proc.tgid, ecomm ? ecomm : "?",
+			 eexe ? eexe : "?",
+			 r->dest.family == EXFILMON_AF_INET6 ? "[" : "", peer,
+			 r->dest.family == EXFILMON_AF_INET6 ? "]" : "",
+			 r->dest.port, alert_proto_name(r->dest.proto), how,
+			 taint, epath ? epath : "?", limit,
+			 reset < 0 ? "; failed to reset the connection: " : "",
+			 reset < 0 ? strerror(-reset) : "");
+		free(epath);
+		free(eexe);
+		free(ecomm);
+	} else if (reset < 0 && reset != -ENOENT) {
+		log_warn("prevented: pid %u: failed to reset its connection "
+			 "to port %u: %s", r->hdr.proc.tgid, r->dest.port,
+			 strerror(-reset));
+	}
+	corr_block(d->corr, r, comm, exe);
+}
+
 int daemon_on_record(void *ctx, const struct exfilmon_rec_hdr *h, size_t len)
 {
 	const struct exfilmon_rec_exit *ex = (const void *)h;
@@ -117,6 +191,10 @@ int daemon_on_record(void *ctx, const struct exfilmon_rec_hdr *h, size_t len)
 			break;
 		on_io(d, (const void *)h);
 		live_note(&d->live, (const void *)h);
+		break;
+	case EXFILMON_REC_BLOCK:
+		if (len >= sizeof(struct exfilmon_rec_block))
+			on_block(d, (const void *)h);
 		break;
 	case EXFILMON_REC_DERIVED:
 		if (len < sizeof(struct exfilmon_rec_derived))

@@ -102,6 +102,23 @@ static int in_list(char *const *list, size_t nr, const char *s)
 	return 0;
 }
 
+/* Take back the watches add_watches() added for nc's first nr paths. */
+static void undo_watches(struct daemon *d, const struct config *nc, size_t nr)
+{
+	char why[1024];
+	size_t j;
+
+	for (j = 0; j < nr; j++) {
+		const struct watch_entry *e = watchlist_find(&d->watches,
+							     nc->watch[j]);
+
+		if (e && e->from_config &&
+		    !in_list(d->cfg.watch, d->cfg.nr_watch, nc->watch[j]))
+			watchlist_rm(&d->watches, nc->watch[j], why,
+				     sizeof(why));
+	}
+}
+
 /*
  * Add the new configuration's watch paths the list lacks. On a failure,
  * take back what this call added and name the line.
@@ -110,7 +127,7 @@ static int add_watches(struct daemon *d, const struct config *nc,
 		       char *err, size_t errlen, size_t *added)
 {
 	char why[1024];
-	size_t i, j;
+	size_t i;
 	int ret;
 
 	*added = 0;
@@ -122,22 +139,51 @@ static int add_watches(struct daemon *d, const struct config *nc,
 		if (ret) {
 			snprintf(err, errlen, "%s:%d: path = %s", nc->path,
 				 nc->watch_line[i], why);
-			goto out_undo;
+			undo_watches(d, nc, i);
+			return ret;
 		}
 		(*added)++;
 	}
 	return 0;
+}
 
-out_undo:
-	for (j = 0; j < i; j++) {
-		const struct watch_entry *e = watchlist_find(&d->watches,
-							     nc->watch[j]);
+/* What settle_watches() will decide, asked before it runs. */
+struct staying {
+	struct daemon *d;
+	const struct config *nc;
+	char **stored;
+	size_t nr_stored;
+};
 
-		if (e && e->from_config &&
-		    !in_list(d->cfg.watch, d->cfg.nr_watch, nc->watch[j]))
-			watchlist_rm(&d->watches, nc->watch[j], why,
-				     sizeof(why));
-	}
+/* 0 for a watch the old file named, the new one does not, nor the store */
+static int watch_stays(void *ctx, const struct watch_entry *e)
+{
+	struct staying *s = ctx;
+
+	return !in_list(s->d->cfg.watch, s->d->cfg.nr_watch, e->path) ||
+	       in_list(s->nc->watch, s->nc->nr_watch, e->path) ||
+	       in_list(s->stored, s->nr_stored, e->path);
+}
+
+/*
+ * The new policy, for the watches there will be, before anything that
+ * cannot be undone: a sensor that cannot refuse fails the reload into
+ * prevent mode, and the running configuration stays.
+ */
+static int apply_policy(struct daemon *d, const struct config *nc,
+			char *err, size_t errlen)
+{
+	struct staying s = { .d = d, .nc = nc };
+	char why[1024];
+	int ret;
+
+	if (store_watch_list(d->store, &s.stored, &s.nr_stored))
+		s.nr_stored = 0;
+	ret = daemon_policy_apply_cfg(d, nc, watch_stays, &s, why,
+				      sizeof(why));
+	store_free_watches(s.stored, s.nr_stored);
+	if (ret)
+		snprintf(err, errlen, "%s: %s", nc->path, why);
 	return ret;
 }
 
@@ -218,6 +264,9 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 	ret = add_watches(d, &nc, err, errlen, &added);
 	if (ret)
 		goto out_jsonlog;
+	ret = apply_policy(d, &nc, err, errlen);
+	if (ret)
+		goto out_watches;
 
 	/* nothing below fails */
 	removed = settle_watches(d, &nc);
@@ -242,6 +291,8 @@ static int reload(struct daemon *d, char *err, size_t errlen)
 		 "");
 	return 0;
 
+out_watches:
+	undo_watches(d, &nc, nc.nr_watch);
 out_jsonlog:
 	jsonlog_close(jl);
 out_free:

@@ -32,6 +32,20 @@ struct sensor_limits {
 	const char *pin_dir;
 };
 
+/*
+ * Prevent mode, as the daemon resolved it (docs/prevent.md): the watches
+ * whose data is refused at threshold bytes of taint, and the internal
+ * networks (loopback included) that are never refused. nr_prevent 0 is
+ * detect mode everywhere.
+ */
+struct sensor_policy {
+	const uint32_t *prevent_ids;	/* watch ids in prevent mode */
+	size_t nr_prevent;
+	uint64_t threshold;		/* [correlation] read_threshold */
+	const struct exfilmon_net *internal;
+	size_t nr_internal;
+};
+
 /* Called for each record; a negative return stops sensor_poll(). */
 typedef int (*sensor_record_fn)(void *ctx, const struct exfilmon_rec_hdr *rec,
 				size_t len);
@@ -125,6 +139,22 @@ struct sensor_ops {
 					 const struct exfilmon_file_key *k,
 					 const struct exfilmon_obj *o),
 			       void *ctx);
+	/*
+	 * Prevent mode. policy() replaces the whole policy at once: a
+	 * process refused under the old one and allowed under the new one
+	 * is let through from its next send. -EOPNOTSUPP when the sensor
+	 * cannot refuse anything (the reason is in the sensor's note).
+	 */
+	int (*policy)(struct sensor *s, const struct sensor_policy *p);
+	/* Add or replace an override (v) or remove it (v NULL; -ENOENT). */
+	int (*allow)(struct sensor *s, const struct exfilmon_allow_key *k,
+		     const struct exfilmon_allow *v);
+	/* (process, destination) refusals: the blocks table */
+	int (*for_each_block)(struct sensor *s,
+			      int (*fn)(void *ctx,
+					const struct exfilmon_send_key *k,
+					const struct exfilmon_count *c),
+			      void *ctx);
 };
 
 /* Every sensor starts with this. */

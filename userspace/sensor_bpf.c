@@ -5,6 +5,7 @@
  * daemon.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <bpf/libbpf.h>
 #include "sensor.h"
 #include "sensor_pin.h"
+#include "prevent_bpf.h"
 #include "exfilmon.skel.h"
 
 /*
@@ -38,6 +40,8 @@ struct sensor_bpf {
 	void *ctx;
 	int ncpus;
 	char *pin_dir;		/* where our maps and links are pinned */
+	int cgroup_fd;		/* the cgroup v2 root, or -errno */
+	char no_prevent[256];	/* why prevent mode is unavailable */
 	int discard;		/* bpf_reset(): records describe what is gone */
 };
 
@@ -93,6 +97,8 @@ static void bpf_close(struct sensor *base)
 	free(s->pin_dir);
 	ring_buffer__free(s->rb);
 	exfilmon_bpf__destroy(s->skel);
+	if (s->cgroup_fd >= 0)
+		close(s->cgroup_fd);
 	free(s);
 }
 
@@ -122,6 +128,7 @@ static struct exfilmon_bpf *open_skel(const struct sensor_limits *lim,
 	bpf_map__set_max_entries(skel->maps.procs, lim->max_procs);
 	bpf_map__set_max_entries(skel->maps.reads, lim->max_reads);
 	bpf_map__set_max_entries(skel->maps.sends, lim->max_sends);
+	bpf_map__set_max_entries(skel->maps.blocks, lim->max_sends);
 	bpf_map__set_max_entries(skel->maps.watched, lim->max_watch);
 	bpf_map__set_max_entries(skel->maps.streams, lim->max_streams);
 	bpf_map__set_max_entries(skel->maps.flows, lim->max_flows);
@@ -160,6 +167,8 @@ static int load_and_attach(struct sensor_bpf *s, const struct sensor_limits *lim
 			adopted = 0;
 		}
 	}
+	s->cgroup_fd = prevent_bpf_prepare(s->skel, s->no_prevent,
+					   sizeof(s->no_prevent));
 	ret = exfilmon_bpf__load(s->skel);
 	if (ret) {
 		snprintf(err, errlen, "failed to load BPF programs: %s",
@@ -182,6 +191,12 @@ static int load_and_attach(struct sensor_bpf *s, const struct sensor_limits *lim
 		snprintf(err, errlen, "failed to attach BPF programs: %s",
 			 strerror(-ret));
 		return ret;
+	}
+	/* the skeleton cannot attach cgroup programs by itself */
+	if (s->cgroup_fd >= 0) {
+		ret = prevent_bpf_attach(s->skel, s->cgroup_fd, err, errlen);
+		if (ret)
+			return ret;
 	}
 	if (!lim->pin_dir)
 		return 0;
@@ -213,6 +228,7 @@ static int bpf_open(struct sensor **out, const struct sensor_limits *lim,
 		return -ENOMEM;
 	}
 	s->base.ops = &sensor_bpf_ops;
+	s->cgroup_fd = -1;
 	s->fn = fn;
 	s->ctx = ctx;
 	s->ncpus = libbpf_num_possible_cpus();
@@ -581,6 +597,26 @@ BPF_FOR_EACH(send, sends, struct exfilmon_send_key, struct exfilmon_count)
 BPF_FOR_EACH(flow, flows, struct exfilmon_read_key, struct exfilmon_count)
 BPF_FOR_EACH(watched, watched, struct exfilmon_file_key, struct exfilmon_obj)
 BPF_FOR_EACH(stream, streams, struct exfilmon_file_key, struct exfilmon_obj)
+BPF_FOR_EACH(block, blocks, struct exfilmon_send_key, struct exfilmon_count)
+
+static int bpf_policy(struct sensor *base, const struct sensor_policy *p)
+{
+	struct sensor_bpf *s = to_bpf(base);
+	int ret = prevent_bpf_policy(s->skel, p);
+
+	/* say why once, where the daemon logs how the sensor started */
+	if (ret == -EOPNOTSUPP)
+		snprintf(base->note, sizeof(base->note), "%s",
+			 s->no_prevent[0] ? s->no_prevent :
+			 "its cgroup programs are not attached");
+	return ret;
+}
+
+static int bpf_allow(struct sensor *base, const struct exfilmon_allow_key *k,
+		     const struct exfilmon_allow *v)
+{
+	return prevent_bpf_allow(to_bpf(base)->skel, k, v);
+}
 
 static int drop_all(void *ctx, const void *k, const void *v)
 {
@@ -599,6 +635,8 @@ static int bpf_reset(struct sensor *base)
 		{ s->skel->maps.reads, sizeof(struct exfilmon_read_key),
 		  sizeof(struct exfilmon_count) },
 		{ s->skel->maps.sends, sizeof(struct exfilmon_send_key),
+		  sizeof(struct exfilmon_count) },
+		{ s->skel->maps.blocks, sizeof(struct exfilmon_send_key),
 		  sizeof(struct exfilmon_count) },
 		{ s->skel->maps.flows, sizeof(struct exfilmon_read_key),
 		  sizeof(struct exfilmon_count) },
@@ -731,4 +769,7 @@ const struct sensor_ops sensor_bpf_ops = {
 	.for_each_flow = bpf_for_each_flow,
 	.for_each_watched = bpf_for_each_watched,
 	.for_each_stream = bpf_for_each_stream,
+	.policy = bpf_policy,
+	.allow = bpf_allow,
+	.for_each_block = bpf_for_each_block,
 };

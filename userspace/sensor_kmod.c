@@ -476,6 +476,34 @@ static int kmod_check(struct sensor *base, const struct exfilmon_file_key *keys,
 	return 1;
 }
 
+/*
+ * The module refuses nothing yet: its netfilter hook is the next part of
+ * issue 8. Detect mode needs nothing of it.
+ */
+static int kmod_policy(struct sensor *base, const struct sensor_policy *p)
+{
+	if (!p->nr_prevent)
+		return 0;
+	snprintf(base->note, sizeof(base->note),
+		 "exfilmon.ko has no prevent mode yet");
+	return -EOPNOTSUPP;
+}
+
+static int kmod_allow(struct sensor *base, const struct exfilmon_allow_key *k,
+		      const struct exfilmon_allow *v)
+{
+	return -EOPNOTSUPP;
+}
+
+static int kmod_for_each_block(struct sensor *base,
+			       int (*fn)(void *ctx,
+					 const struct exfilmon_send_key *k,
+					 const struct exfilmon_count *c),
+			       void *ctx)
+{
+	return 0;	/* it refuses nothing: no refusal to walk */
+}
+
 const struct sensor_ops sensor_kmod_ops = {
 	.kind = "kmod",
 	.open = kmod_open,
@@ -498,4 +526,7 @@ const struct sensor_ops sensor_kmod_ops = {
 	.table_lookup = kmod_table_lookup,
 	.for_each_watched = kmod_for_each_watched,
 	.for_each_stream = kmod_for_each_stream,
+	.policy = kmod_policy,
+	.allow = kmod_allow,
+	.for_each_block = kmod_for_each_block,
 };

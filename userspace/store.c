@@ -23,11 +23,12 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <sqlite3.h>
 
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 /* Alerts name users, commands and hosts: readable by the group at most. */
 #define STORE_DB_MODE		0640
 #define STORE_BUSY_TIMEOUT_MS	5000
@@ -339,10 +340,40 @@ static const char migrate_v3_sql[] =
 	" time_us INTEGER NOT NULL,"
 	" uid INTEGER NOT NULL);";
 
+/*
+ * 3 -> 4: prevent mode (docs/prevent.md). What was done about an alert
+ * (an older alert was detected, never blocked), and the overrides the
+ * security team granted: each one is kept after it ends, as the record of
+ * who let what through.
+ */
+static const char migrate_v4_sql[] =
+	"ALTER TABLE alerts ADD COLUMN action TEXT NOT NULL"
+	" DEFAULT 'detected';"
+	"ALTER TABLE alerts ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE overrides ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" kind TEXT NOT NULL,"
+	" pid INTEGER NOT NULL,"
+	" start_ticks INTEGER NOT NULL,"
+	" dev INTEGER NOT NULL,"
+	" ino INTEGER NOT NULL,"
+	" who TEXT NOT NULL,"
+	" addr TEXT NOT NULL,"
+	" port INTEGER NOT NULL,"
+	" granted TEXT NOT NULL,"
+	" granted_us INTEGER NOT NULL,"
+	" granted_uid INTEGER NOT NULL,"
+	" until TEXT NOT NULL,"
+	" until_us INTEGER NOT NULL,"
+	" boot_id TEXT NOT NULL,"
+	" ended_us INTEGER NOT NULL DEFAULT 0,"
+	" ended TEXT NOT NULL DEFAULT '');";
+
 /* migrations[v] takes a database from version v to v + 1 */
 static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	[1] = migrate_v2_sql,
 	[2] = migrate_v3_sql,
+	[3] = migrate_v4_sql,
 };
 
 static int init_schema(struct store *st, char *err, size_t errlen)
@@ -631,7 +662,10 @@ static int bind_alert(sqlite3_stmt *s, const struct alert *a)
 	       sqlite3_bind_int64(s, 19, (int64_t)a->first_ns) ||
 	       sqlite3_bind_int64(s, 20, (int64_t)a->last_ns) ||
 	       sqlite3_bind_int64(s, 21, (int64_t)a->taint) ||
-	       sqlite3_bind_int64(s, 22, a->senders);
+	       sqlite3_bind_int64(s, 22, a->senders) ||
+	       sqlite3_bind_text(s, 23, alert_action_name(a->action), -1,
+				 SQLITE_STATIC) ||
+	       sqlite3_bind_int64(s, 24, (int64_t)a->refused);
 }
 
 /* Run a bound statement that returns no row, and reset it for reuse. */
@@ -743,6 +777,12 @@ static int check_alert(struct store *st, const struct alert *a)
 			 a->severity);
 		return -EINVAL;
 	}
+	if (alert_action_parse(alert_action_name(a->action)) != a->action) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "alert %lld: invalid action %d", (long long)a->id,
+			 a->action);
+		return -EINVAL;
+	}
 	for (i = 0; i < a->nr_dests; i++) {
 		if (alert_proto_parse(alert_proto_name(a->dests[i].proto)) <
 		    0) {
@@ -794,10 +834,11 @@ static int put_alert(struct store *st, const struct alert *a)
 		      "INSERT OR REPLACE INTO alerts (id, time, time_us,"
 		      " updated, updated_us, severity, pid, ppid, uid, user,"
 		      " comm, exe, cmdline, host, bytes_read, bytes_sent,"
-		      " sensor, reason, first_ns, last_ns, taint, senders)"
+		      " sensor, reason, first_ns, last_ns, taint, senders,"
+		      " action, refused)"
 		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
 		      " ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21,"
-		      " ?22)",
+		      " ?22, ?23, ?24)",
 		      &stmt);
 	if (ret)
 		goto fail;
@@ -957,11 +998,13 @@ static void column_field(sqlite3_stmt *s, int col, char *buf, size_t size)
 	" cmdline, host, bytes_read, bytes_sent, sensor, reason, first_ns," \
 	" last_ns, taint, senders," \
 	" coalesce((SELECT time_us FROM acks WHERE alert_id = alerts.id), 0)," \
-	" coalesce((SELECT uid FROM acks WHERE alert_id = alerts.id), 0)"
+	" coalesce((SELECT uid FROM acks WHERE alert_id = alerts.id), 0)," \
+	" action, refused"
 
 static int column_alert(struct store *st, sqlite3_stmt *s, struct alert *a)
 {
 	const char *sev = (const char *)sqlite3_column_text(s, 3);
+	const char *act;
 
 	memset(a, 0, sizeof(*a));
 	a->id = sqlite3_column_int64(s, 0);
@@ -986,6 +1029,15 @@ static int column_alert(struct store *st, sqlite3_stmt *s, struct alert *a)
 	a->senders = sqlite3_column_int64(s, 19);
 	a->acked_us = sqlite3_column_int64(s, 20);
 	a->acked_uid = sqlite3_column_int64(s, 21);
+	act = (const char *)sqlite3_column_text(s, 22);
+	a->action = alert_action_parse(act);
+	a->refused = sqlite3_column_int64(s, 23);
+	if (a->action < 0) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "alert %lld: unknown action '%.32s' in %s",
+			 (long long)a->id, act ? act : "(null)", st->path);
+		return -EUCLEAN;
+	}
 	if (a->severity < 0) {
 		snprintf(st->errmsg, sizeof(st->errmsg),
 			 "alert %lld: unknown severity '%.32s' in %s",
@@ -1469,6 +1521,228 @@ void store_free_watches(char **paths, size_t nr)
 	for (i = 0; i < nr; i++)
 		free(paths[i]);
 	free(paths);
+}
+
+/*
+ * Overrides (exfilctl allow). The destination is kept as text, the way the
+ * analyst reads it in SQL, and parsed back into the sensor's key.
+ */
+
+static void dest_text(const struct exfilmon_dest *d, char *buf, size_t len)
+{
+	if (d->family == EXFILMON_AF_INET)
+		inet_ntop(AF_INET, d->addr, buf, len);
+	else
+		inet_ntop(AF_INET6, d->addr, buf, len);
+}
+
+static int dest_parse(const char *text, struct exfilmon_dest *d)
+{
+	memset(d->addr, 0, sizeof(d->addr));
+	if (inet_pton(AF_INET, text, d->addr) == 1) {
+		d->family = EXFILMON_AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, d->addr) == 1) {
+		d->family = EXFILMON_AF_INET6;
+		return 0;
+	}
+	return -EUCLEAN;
+}
+
+static const char *override_kind_name(uint32_t kind)
+{
+	return kind == EXFILMON_ALLOW_PID ? "pid" :
+	       kind == EXFILMON_ALLOW_EXE ? "exe" : NULL;
+}
+
+int store_override_add(struct store *st, struct store_override *o)
+{
+	const char *kind = override_kind_name(o->key.kind);
+	char addr[INET6_ADDRSTRLEN];
+	sqlite3_stmt *stmt;
+	int rc, ret;
+
+	if (!kind) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "override: invalid kind %u", o->key.kind);
+		return -EINVAL;
+	}
+	dest_text(&o->key.dest, addr, sizeof(addr));
+	ret = prepare(st,
+		      "INSERT INTO overrides (kind, pid, start_ticks, dev, ino,"
+		      " who, addr, port, granted, granted_us, granted_uid,"
+		      " until, until_us, boot_id)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+		      " ?12, ?13, ?14)", &stmt);
+	if (ret)
+		return ret;
+	/* a pid override keys on (tgid, start); an exe one on (dev, ino) */
+	rc = sqlite3_bind_text(stmt, 1, kind, -1, SQLITE_STATIC) ||
+	     sqlite3_bind_int64(stmt, 2, o->key.kind == EXFILMON_ALLOW_PID ?
+				(int64_t)o->key.id[0] : 0) ||
+	     sqlite3_bind_int64(stmt, 3, o->key.kind == EXFILMON_ALLOW_PID ?
+				(int64_t)o->key.id[1] : 0) ||
+	     sqlite3_bind_int64(stmt, 4, o->key.kind == EXFILMON_ALLOW_EXE ?
+				(int64_t)o->key.id[0] : 0) ||
+	     sqlite3_bind_int64(stmt, 5, o->key.kind == EXFILMON_ALLOW_EXE ?
+				(int64_t)o->key.id[1] : 0) ||
+	     BIND_FIELD(stmt, 6, o->who) ||
+	     sqlite3_bind_text(stmt, 7, addr, -1, SQLITE_TRANSIENT) ||
+	     sqlite3_bind_int64(stmt, 8, o->key.dest.port) ||
+	     bind_time(stmt, 9, o->granted_us) ||
+	     sqlite3_bind_int64(stmt, 10, o->granted_us) ||
+	     sqlite3_bind_int64(stmt, 11, o->granted_uid) ||
+	     bind_time(stmt, 12, o->until_us) ||
+	     sqlite3_bind_int64(stmt, 13, o->until_us) ||
+	     BIND_FIELD(stmt, 14, o->boot_id) ?
+		sqlite3_errcode(st->db) : sqlite3_step(stmt);
+	if (rc != SQLITE_DONE) {
+		ret = store_fail(st, rc, "failed to store the override");
+	} else {
+		o->id = sqlite3_last_insert_rowid(st->db);
+		o->ended_us = 0;
+		o->ended[0] = '\0';
+	}
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int store_override_end(struct store *st, int64_t id, int64_t ended_us,
+		       const char *how)
+{
+	sqlite3_stmt *stmt;
+	int rc, ret;
+
+	ret = prepare(st, "UPDATE overrides SET ended_us = ?2, ended = ?3"
+			  " WHERE id = ?1 AND ended_us = 0", &stmt);
+	if (ret)
+		return ret;
+	rc = sqlite3_bind_int64(stmt, 1, id) ||
+	     sqlite3_bind_int64(stmt, 2, ended_us) ||
+	     sqlite3_bind_text(stmt, 3, how, -1, SQLITE_STATIC) ?
+		sqlite3_errcode(st->db) : sqlite3_step(stmt);
+	if (rc != SQLITE_DONE)
+		ret = store_fail(st, rc, "failed to end override %lld",
+				 (long long)id);
+	else if (!sqlite3_changes(st->db))
+		ret = -ENOENT;
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+#define OVERRIDE_COLUMNS \
+	"id, kind, pid, start_ticks, dev, ino, who, addr, port, granted_us," \
+	" granted_uid, until_us, boot_id, ended_us, ended"
+
+static int column_override(struct store *st, sqlite3_stmt *s,
+			   struct store_override *o)
+{
+	const char *kind = (const char *)sqlite3_column_text(s, 1);
+	const char *addr = (const char *)sqlite3_column_text(s, 7);
+	int64_t port = sqlite3_column_int64(s, 8);
+
+	memset(o, 0, sizeof(*o));
+	o->id = sqlite3_column_int64(s, 0);
+	if (kind && !strcmp(kind, "pid")) {
+		o->key.kind = EXFILMON_ALLOW_PID;
+		o->key.id[0] = sqlite3_column_int64(s, 2);
+		o->key.id[1] = sqlite3_column_int64(s, 3);
+	} else if (kind && !strcmp(kind, "exe")) {
+		o->key.kind = EXFILMON_ALLOW_EXE;
+		o->key.id[0] = sqlite3_column_int64(s, 4);
+		o->key.id[1] = sqlite3_column_int64(s, 5);
+	}
+	COLUMN_FIELD(s, 6, o->who);
+	o->granted_us = sqlite3_column_int64(s, 9);
+	o->granted_uid = sqlite3_column_int64(s, 10);
+	o->until_us = sqlite3_column_int64(s, 11);
+	COLUMN_FIELD(s, 12, o->boot_id);
+	o->ended_us = sqlite3_column_int64(s, 13);
+	COLUMN_FIELD(s, 14, o->ended);
+	/* a row edited by hand is refused, not pushed half-understood */
+	if (!o->key.kind || !addr || dest_parse(addr, &o->key.dest) ||
+	    port < 0 || port > 65535) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+			 "override %lld: unreadable kind, address or port in %s",
+			 (long long)o->id, st->path);
+		return -EUCLEAN;
+	}
+	o->key.dest.port = port;
+	return 0;
+}
+
+int store_override_get(struct store *st, int64_t id,
+		       struct store_override *out)
+{
+	sqlite3_stmt *stmt;
+	int rc, ret;
+
+	ret = prepare(st, "SELECT " OVERRIDE_COLUMNS " FROM overrides"
+			  " WHERE id = ?1", &stmt);
+	if (ret)
+		return ret;
+	rc = sqlite3_bind_int64(stmt, 1, id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		ret = column_override(st, stmt, out);
+	else if (rc == SQLITE_DONE)
+		ret = -ENOENT;
+	else
+		ret = store_fail(st, rc, "failed to read override %lld",
+				 (long long)id);
+	sqlite3_finalize(stmt);
+	return ret;
+}
+
+int store_override_list(struct store *st, int all,
+			struct store_override **out, size_t *nr)
+{
+	struct store_override *list = NULL, *grown;
+	size_t n = 0, cap = 0;
+	sqlite3_stmt *stmt;
+	int rc, ret;
+
+	*out = NULL;
+	*nr = 0;
+	ret = prepare(st, all ?
+		      "SELECT " OVERRIDE_COLUMNS " FROM overrides ORDER BY id" :
+		      "SELECT " OVERRIDE_COLUMNS " FROM overrides"
+		      " WHERE ended_us = 0 ORDER BY id", &stmt);
+	if (ret)
+		return ret;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 4;
+			grown = realloc(list, cap * sizeof(*list));
+			if (!grown) {
+				ret = -ENOMEM;
+				snprintf(st->errmsg, sizeof(st->errmsg),
+					 "failed to list overrides: %s",
+					 strerror(ENOMEM));
+				goto fail;
+			}
+			list = grown;
+		}
+		ret = column_override(st, stmt, &list[n]);
+		if (ret)
+			goto fail;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = store_fail(st, rc, "failed to list overrides");
+		goto fail;
+	}
+	sqlite3_finalize(stmt);
+	*out = list;
+	*nr = n;
+	return 0;
+
+fail:
+	sqlite3_finalize(stmt);
+	free(list);
+	return ret;
 }
 
 /*

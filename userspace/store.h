@@ -127,4 +127,41 @@ int store_derived_each(struct store *s,
 				 const struct exfilmon_obj *obj),
 		       void *ctx);
 
+/*
+ * Overrides of prevent mode (exfilctl allow): each is kept for good, its
+ * end (expired or revoked) written into it, as the record of who let what
+ * through and for how long.
+ */
+#define STORE_OVERRIDE_WHO_LEN	4160	/* a path and a little more */
+
+struct store_override {
+	int64_t id;			/* set by store_override_add() */
+	struct exfilmon_allow_key key;	/* kind, id[], dest as the sensor has it */
+	char who[STORE_OVERRIDE_WHO_LEN];	/* "pid 42 (curl)", or the exe path */
+	int64_t granted_us;		/* CLOCK_REALTIME */
+	uint32_t granted_uid;
+	int64_t until_us;		/* CLOCK_REALTIME */
+	char boot_id[40];		/* the boot a pid override belongs to */
+	int64_t ended_us;		/* 0 while active */
+	char ended[64];			/* "expired", "revoked by uid 0" */
+};
+
+/* Store o (its id is set). 0 or -errno. */
+int store_override_add(struct store *st, struct store_override *o);
+/*
+ * End override id at ended_us, how saying why ("expired", "revoked by uid
+ * 0"). -ENOENT when no active override has that id.
+ */
+int store_override_end(struct store *st, int64_t id, int64_t ended_us,
+		       const char *how);
+/* One override, active or not: 0, -ENOENT or -errno. */
+int store_override_get(struct store *st, int64_t id,
+		       struct store_override *out);
+/*
+ * The overrides not yet ended (all when all is set), oldest first, in a
+ * malloc'd array (free() it). 0 or -errno.
+ */
+int store_override_list(struct store *st, int all,
+			struct store_override **out, size_t *nr);
+
 #endif /* EXFILMON_STORE_H */

@@ -160,6 +160,13 @@ static void parse_usage_line(struct help *h, const char *line, size_t len)
 	while ((tok = strtok_r(NULL, " []", &save))) {
 		if (!strcmp(tok, "|")) {
 			continue;
+		} else if (!after_cmd_word && strchr(tok, '|')) {
+			/* "PID|--exe": an operand or another option */
+			for (op = strtok_r(tok, "|", &save2); op;
+			     op = strtok_r(NULL, "|", &save2))
+				if (!strncmp(op, "--", 2))
+					words_add(u->cmd[0] ? &u->opts :
+						  &h->global, op);
 		} else if (!strncmp(tok, "--", 2)) {
 			words_add(u->cmd[0] ? &u->opts : &h->global, tok);
 		} else if (islower((unsigned char)tok[0])) {
@@ -204,11 +211,23 @@ static void parse_help(struct help *h, const char *text)
 			words_add(&h->shorts, pair);
 		}
 	}
+	/* a line indented further goes on with the one before it */
 	p = help_section(text, "USAGE:");
 	while (p && !strncmp(p, "  ", 2)) {
+		char joined[256];
+		size_t n;
+
 		nl = strchrnul(p, '\n');
-		parse_usage_line(h, p + 2, nl - p - 2);
+		n = snprintf(joined, sizeof(joined), "%.*s",
+			     (int)(nl - p - 2), p + 2);
 		p = *nl ? nl + 1 : nl;
+		while (!strncmp(p, "   ", 3) && n < sizeof(joined)) {
+			nl = strchrnul(p, '\n');
+			n += snprintf(joined + n, sizeof(joined) - n, " %.*s",
+				      (int)(nl - p), p);
+			p = *nl ? nl + 1 : nl;
+		}
+		parse_usage_line(h, joined, strlen(joined));
 	}
 	/* "  show ID             the evidence ...": the first word */
 	p = help_section(text, "COMMANDS:");

@@ -38,7 +38,8 @@ programs() {
 	done
 }
 default_tests="$(programs tests/unit/test_*.c)
-e2e/test_bad_input e2e/test_docs e2e/test_e2e e2e/test_service e2e/test_siem"
+e2e/test_bad_input e2e/test_docs e2e/test_e2e e2e/test_service e2e/test_siem
+e2e/test_policy e2e/test_prevent"
 all_tests=$(programs tests/unit/test_*.c tests/sensor/test_*.c \
 		     tests/e2e/test_*.c tests/kmod/test_*.c)
 want=${EXFILMON_SAN_TESTS:-$default_tests}

@@ -94,7 +94,8 @@ static const char GOLDEN[] =
 	"\"destinations\":[{\"addr\":\"203.0.113.9\",\"port\":443,"
 	"\"proto\":\"tcp\",\"bytes_sent\":6300000},{\"addr\":\"2001:db8::1\","
 	"\"port\":53,\"proto\":\"udp\",\"bytes_sent\":512}],"
-	"\"bytes_sent\":6300512,\"senders\":2,\"sensor\":\"bpf\","
+	"\"bytes_sent\":6300512,\"senders\":2,\"action\":\"detected\","
+	"\"refused\":0,\"sensor\":\"bpf\","
 	"\"reason\":\"read 6.0 MiB of watched data, then sent 6.0 MiB to "
 	"203.0.113.9\","
 	"\"chain\":[{\"pid\":4100,\"comm\":\"sqlite3\","
@@ -560,6 +561,9 @@ BAD(taint_missing, "taint", NULL, NULL);
 BAD(taint_negative, "taint", NULL, "-1");
 BAD(senders_string, "senders", NULL, "\"2\"");
 BAD(senders_too_big, "senders", NULL, "4294967296");
+BAD(action_unknown, "action", NULL, "\"allowed\"");
+BAD(action_number, "action", NULL, "1");
+BAD(refused_negative, "refused", NULL, "-1");
 BAD(missing_chain, "chain", NULL, NULL);
 BAD(chain_object, "chain", NULL, "{}");
 BAD(chain_step_string, "chain", "", "\"sqlite3\"");

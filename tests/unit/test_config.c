@@ -79,22 +79,22 @@ FIXTURE_TEARDOWN(bad_config)
 
 FIXTURE_VARIANT_ADD(bad_config, unknown_section) {
 	.text = "[watch]\npath = /srv/db\n[wacth]\n",
-	.err = "test.conf:3: [wacth]: unknown section (expected watch, correlation, network, flow, daemon or sensor)",
+	.err = "test.conf:3: [wacth]: unknown section (expected watch, correlation, network, flow, daemon, sensor or policy)",
 };
 
 FIXTURE_VARIANT_ADD(bad_config, empty_section_name) {
 	.text = "[]\n",
-	.err = "test.conf:1: []: unknown section (expected watch, correlation, network, flow, daemon or sensor)",
+	.err = "test.conf:1: []: unknown section (expected watch, correlation, network, flow, daemon, sensor or policy)",
 };
 
 FIXTURE_VARIANT_ADD(bad_config, section_names_are_exact) {
 	.text = "[ watch ]\n",
-	.err = "test.conf:1: [ watch ]: unknown section (expected watch, correlation, network, flow, daemon or sensor)",
+	.err = "test.conf:1: [ watch ]: unknown section (expected watch, correlation, network, flow, daemon, sensor or policy)",
 };
 
 FIXTURE_VARIANT_ADD(bad_config, section_case_matters) {
 	.text = "[Watch]\n",
-	.err = "test.conf:1: [Watch]: unknown section (expected watch, correlation, network, flow, daemon or sensor)",
+	.err = "test.conf:1: [Watch]: unknown section (expected watch, correlation, network, flow, daemon, sensor or policy)",
 };
 
 FIXTURE_VARIANT_ADD(bad_config, unknown_key) {
@@ -193,7 +193,7 @@ FIXTURE_VARIANT_ADD(bad_config, first_error_syntax) {
 
 FIXTURE_VARIANT_ADD(bad_config, first_error_section) {
 	.text = "[bogus]\nwindow = 0\n",
-	.err = "test.conf:1: [bogus]: unknown section (expected watch, correlation, network, flow, daemon or sensor)",
+	.err = "test.conf:1: [bogus]: unknown section (expected watch, correlation, network, flow, daemon, sensor or policy)",
 };
 
 /* [watch] */
@@ -211,6 +211,63 @@ FIXTURE_VARIANT_ADD(bad_config, watch_home_tilde) {
 FIXTURE_VARIANT_ADD(bad_config, watch_duplicate) {
 	.text = "[watch]\npath = /srv/a\npath = /srv/b\n\npath = /srv/a\n",
 	.err = "test.conf:5: path = /srv/a: already watched at line 2",
+};
+
+/* [policy] */
+
+FIXTURE_VARIANT_ADD(bad_config, policy_mode_unknown) {
+	.text = "[policy]\nmode = block\n",
+	.err = "test.conf:2: mode = block: must be detect or prevent",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, policy_mode_case_matters) {
+	.text = "[policy]\nmode = Prevent\n",
+	.err = "test.conf:2: mode = Prevent: must be detect or prevent",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, policy_mode_twice) {
+	.text = "[policy]\nmode = prevent\nmode = detect\n",
+	.err = "test.conf:3: mode = detect: set twice, first at line 2",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, policy_path_not_watched) {
+	.text = "[watch]\npath = /srv/a\n[policy]\nprevent = /x\n",
+	.err = "test.conf:4: prevent = /x: not a [watch] path",
+};
+
+/* the path must be written exactly as in [watch] */
+FIXTURE_VARIANT_ADD(bad_config, policy_path_not_normalised) {
+	.text = "[watch]\npath = /srv/a\n[policy]\ndetect = /srv/a/\n",
+	.err = "test.conf:4: detect = /srv/a/: not a [watch] path",
+};
+
+/* checked once the whole file is read: the first bad line is named */
+FIXTURE_VARIANT_ADD(bad_config, policy_path_checked_after_watch) {
+	.text = "[policy]\nprevent = /srv/b\ndetect = /srv/c\n"
+		"[watch]\npath = /srv/b\n",
+	.err = "test.conf:3: detect = /srv/c: not a [watch] path",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, policy_path_twice) {
+	.text = "[watch]\npath = /srv/a\n[policy]\nprevent = /srv/a\n"
+		"prevent = /srv/a\n",
+	.err = "test.conf:5: prevent = /srv/a: already given a mode at line 4",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, policy_path_in_both) {
+	.text = "[watch]\npath = /srv/a\n[policy]\ndetect = /srv/a\n\n"
+		"prevent = /srv/a\n",
+	.err = "test.conf:6: prevent = /srv/a: already given a mode at line 4",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, policy_path_relative) {
+	.text = "[watch]\npath = /srv/a\n[policy]\nprevent = srv/a\n",
+	.err = "test.conf:4: prevent = srv/a: must be an absolute path",
+};
+
+FIXTURE_VARIANT_ADD(bad_config, policy_path_empty) {
+	.text = "[policy]\ndetect =\n",
+	.err = "test.conf:2: detect = : empty value",
 };
 
 /* [correlation] */
@@ -492,7 +549,7 @@ FIXTURE_VARIANT_ADD(bad_config, escape_key) {
 
 FIXTURE_VARIANT_ADD(bad_config, escape_section) {
 	.text = "[\x9b" "2J]\n",
-	.err = "test.conf:1: [\\x9b2J]: unknown section (expected watch, correlation, network, flow, daemon or sensor)",
+	.err = "test.conf:1: [\\x9b2J]: unknown section (expected watch, correlation, network, flow, daemon, sensor or policy)",
 };
 
 FIXTURE_VARIANT_ADD(bad_config, escape_list_entry) {
@@ -598,6 +655,57 @@ TEST(defaults)
 
 	config_free(&cfg);
 	EXPECT_TRUE(config_is_empty(&cfg));
+}
+
+TEST(policy_defaults_to_detect)
+{
+	struct config cfg;
+	char err[CONFIG_ERR_LEN];
+
+	ASSERT_EQ(0, load(&cfg, "[watch]\npath = /srv/a\n", err));
+	EXPECT_EQ(0, cfg.prevent);
+	EXPECT_EQ(0, cfg.mode_line);
+	EXPECT_EQ(0, cfg.nr_policy);
+	EXPECT_EQ(0, config_watch_prevents(&cfg, "/srv/a"));
+	config_free(&cfg);
+}
+
+/* each watch's own line wins over the global mode, either way */
+TEST(policy_per_path_overrides_the_global_mode)
+{
+	static const char text[] =
+		"[watch]\n"
+		"path = /srv/a\n"
+		"path = /srv/b\n"
+		"path = /srv/c\n"
+		"[policy]\n"
+		"mode = prevent\n"
+		"detect = /srv/b\n";
+	struct config cfg;
+	char err[CONFIG_ERR_LEN];
+	int line = -1;
+
+	ASSERT_EQ(0, load(&cfg, text, err)) TH_LOG("%s", err);
+	EXPECT_EQ(1, cfg.prevent);
+	EXPECT_EQ(6, cfg.mode_line);
+	EXPECT_EQ(1, config_watch_mode(&cfg, "/srv/a", &line));
+	EXPECT_EQ(0, line);
+	EXPECT_EQ(0, config_watch_mode(&cfg, "/srv/b", &line));
+	EXPECT_EQ(7, line);
+	EXPECT_EQ(1, config_watch_prevents(&cfg, "/srv/c"));
+	/* a path exfilctl added takes the global mode */
+	EXPECT_EQ(1, config_watch_mode(&cfg, "/srv/added", &line));
+	EXPECT_EQ(0, line);
+	config_free(&cfg);
+
+	ASSERT_EQ(0, load(&cfg, "[policy]\nmode = detect\nprevent = /srv/a\n"
+			  "[watch]\npath = /srv/a\npath = /srv/b\n", err))
+		TH_LOG("%s", err);
+	EXPECT_EQ(0, cfg.prevent);
+	EXPECT_EQ(1, config_watch_mode(&cfg, "/srv/a", &line));
+	EXPECT_EQ(3, line);
+	EXPECT_EQ(0, config_watch_prevents(&cfg, "/srv/b"));
+	config_free(&cfg);
 }
 
 TEST(empty_file_gives_defaults)

@@ -32,6 +32,8 @@ struct seen_ev {
 	size_t nr_top;
 	struct exfilmon_pkey top;
 	int severity;
+	int action;
+	uint64_t refused;
 	void *id;		/* the corr_alert: same pointer, same alert */
 };
 
@@ -59,6 +61,8 @@ static void on_alert(void *ctx, struct corr_alert *ca, enum corr_event ev)
 	s->nr_top = ca->nr_top;
 	s->top = ca->top[0];
 	s->severity = ca->a.severity;
+	s->action = ca->a.action;
+	s->refused = ca->a.refused;
 	s->id = ca;
 }
 
@@ -136,6 +140,27 @@ static void do_send(struct correlator *c, uint32_t pid, uint32_t watch,
 	corr_io(c, &io, "sender", "/bin/sender", NULL);
 }
 
+/* pid, with taint, has now been refused total transfers to dest */
+static void do_block(struct correlator *c, uint32_t pid, uint32_t watch,
+		     const struct exfilmon_dest *dest, uint64_t ts,
+		     uint64_t total, uint64_t taint)
+{
+	struct exfilmon_rec_block b;
+
+	memset(&b, 0, sizeof(b));
+	b.hdr.type = EXFILMON_REC_BLOCK;
+	b.hdr.size = sizeof(b);
+	b.hdr.ts_ns = ts;
+	b.hdr.proc = pk(pid);
+	b.proc.taint = taint;
+	b.proc.watch_id = watch;
+	b.proc.first_ns = ts;
+	b.dest = *dest;
+	b.how = EXFILMON_BLOCK_CONNECT;
+	b.total.ops = total;
+	corr_block(c, &b, "thief", "/bin/thief");
+}
+
 FIXTURE(corr) {
 	struct config cfg;
 	struct correlator *c;
@@ -189,6 +214,8 @@ TEST_F(corr, one_theft_is_one_alert_updated_then_settled)
 	EXPECT_STREQ("198.18.5.2", self->rec.ev[0].host);
 	EXPECT_EQ(100, self->rec.ev[0].pid);
 	EXPECT_EQ(DB, self->rec.ev[0].watch_id);
+	EXPECT_EQ(ALERT_DETECTED, self->rec.ev[0].action);
+	EXPECT_EQ(0, self->rec.ev[0].refused);
 
 	/* more of the same theft: updates, never a second alert */
 	SEND(100, &self->ext, T0 + 3 * S, 2 * MiB, 3 * MiB);
@@ -207,6 +234,54 @@ TEST_F(corr, one_theft_is_one_alert_updated_then_settled)
 	EXPECT_EQ(1, count(&self->rec, CORR_NEW));
 	/* 3 MiB of taint, 100 % sent: share >= 50 % */
 	EXPECT_EQ(SEV_MEDIUM, self->rec.ev[2].severity);
+}
+
+/*
+ * Prevent mode: a refusal raises the (origin, host) alert at once, as
+ * blocked, with what still left (nothing here); more refusals update it.
+ */
+TEST_F(corr, a_refusal_is_a_blocked_alert_with_what_still_left)
+{
+	READ(T0, 3 * MiB);
+	do_block(self->c, 100, DB, &self->ext, T0 + S, 1, 3 * MiB);
+	ASSERT_EQ(1, self->rec.n);
+	EXPECT_EQ(CORR_NEW, self->rec.ev[0].ev);
+	EXPECT_EQ(ALERT_BLOCKED, self->rec.ev[0].action);
+	EXPECT_EQ(1, self->rec.ev[0].refused);
+	EXPECT_EQ(0, self->rec.ev[0].bytes_sent);
+	EXPECT_EQ(3 * MiB, self->rec.ev[0].taint);
+	EXPECT_EQ(100, self->rec.ev[0].pid);
+	EXPECT_STREQ("198.18.5.2", self->rec.ev[0].host);
+	/* a replayed record changes nothing; a later total adds */
+	do_block(self->c, 100, DB, &self->ext, T0 + 2 * S, 1, 3 * MiB);
+	do_block(self->c, 100, DB, &self->ext, T0 + 3 * S, 4, 3 * MiB);
+	corr_tick(self->c, T0 + 4 * S, NULL);
+	ASSERT_EQ(2, self->rec.n);
+	EXPECT_EQ(CORR_UPDATE, self->rec.ev[1].ev);
+	EXPECT_EQ(self->rec.ev[0].id, self->rec.ev[1].id);
+	EXPECT_EQ(4, self->rec.ev[1].refused);
+	EXPECT_EQ(1, count(&self->rec, CORR_NEW));
+}
+
+/* bytes sent before the threshold, then refused: both in one alert */
+TEST_F(corr, a_blocked_alert_counts_what_left_before)
+{
+	READ(T0, 3 * MiB);
+	SEND(100, &self->ext, T0 + S, 10 * KiB, 3 * MiB);
+	EXPECT_EQ(0, self->rec.n);	/* below send_threshold */
+	do_block(self->c, 100, DB, &self->ext, T0 + 2 * S, 1, 3 * MiB);
+	ASSERT_EQ(1, self->rec.n);
+	EXPECT_EQ(ALERT_BLOCKED, self->rec.ev[0].action);
+	EXPECT_EQ(10 * KiB, self->rec.ev[0].bytes_sent);
+}
+
+/* a refusal the config now calls internal (after a reload) raises nothing */
+TEST_F(corr, a_refusal_to_an_internal_host_is_not_an_alert)
+{
+	READ(T0, 3 * MiB);
+	do_block(self->c, 100, DB, &self->internal, T0 + S, 1, 3 * MiB);
+	corr_tick(self->c, T0 + 2 * S, NULL);
+	EXPECT_EQ(0, self->rec.n);
 }
 
 TEST_F(corr, a_process_counts_at_most_its_taint)

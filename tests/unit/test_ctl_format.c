@@ -159,6 +159,10 @@ TEST(wrong_shapes_are_einval)
 	EXPECT_EQ(-EINVAL, ret);
 	free(render(ctl_print_watched, "{}", &ret));
 	EXPECT_EQ(-EINVAL, ret);
+	free(render(ctl_print_policy, "{\"watched\":[]}", &ret));
+	EXPECT_EQ(-EINVAL, ret);
+	free(render(ctl_print_override, "{\"who\":\"x\"}", &ret));
+	EXPECT_EQ(-EINVAL, ret);
 }
 
 TEST(evidence_report)
@@ -337,6 +341,61 @@ TEST(status_with_nothing_watched)
 "uptime:      1.5min\n"
 "watched:     none\n"
 "table full:  none\n");
+}
+
+TEST(status_prevent_line)
+{
+	EXPECT_OUTPUT(ctl_print_status,
+		      "{\"ok\":true,\"prevent\":{\"mode\":\"prevent\","
+		      "\"prevent_paths\":2,\"overrides\":1,\"refused\":5}}",
+"prevent:  mode prevent, prevent_paths 2, overrides 1, refused 5\n");
+}
+
+#define POLICY \
+	"{\"ok\":true,\"mode\":\"prevent\",\"mode_source\":\"/etc/x.conf:6\"," \
+	"\"threshold\":1048576,\"watched\":[" \
+	"{\"path\":\"/srv/a\",\"mode\":\"prevent\",\"source\":\"global\"}," \
+	"{\"path\":\"/srv/b\\u001b[2J\",\"mode\":\"detect\"," \
+	"\"source\":\"/etc/x.conf:8\"}]," \
+	"\"internal\":[\"127.0.0.0/8\",\"::1/128\"]," \
+	"\"overrides\":[{\"id\":3,\"kind\":\"pid\",\"pid\":42," \
+	"\"who\":\"pid 42 (cu\\nrl)\",\"dest\":\"[2001:db8::2]:443\"," \
+	"\"until\":\"2026-11-30T12:00:00.000001Z\",\"granted_by_uid\":0}]}"
+
+TEST(policy_report)
+{
+	/* the names are the attacker's: escaped, in their columns */
+	EXPECT_OUTPUT(ctl_print_policy, POLICY,
+"mode: prevent (/etc/x.conf:6)\n"
+"threshold: 1.0 MiB of watched data\n"
+"watched:\n"
+"  MODE     FROM           PATH\n"
+"  prevent  global         /srv/a\n"
+"  detect   /etc/x.conf:8  /srv/b\\x1b[2J\n"
+"internal: 127.0.0.0/8, ::1/128\n"
+"overrides:\n"
+"  ID  WHO              DEST               UNTIL (UTC)          GRANTED BY\n"
+"   3  pid 42 (cu\\nrl)  [2001:db8::2]:443  2026-11-30 12:00:00  uid 0\n");
+	EXPECT_OUTPUT(ctl_print_policy,
+		      "{\"mode\":\"detect\",\"mode_source\":\"default\","
+		      "\"threshold\":512,\"watched\":[],\"internal\":[],"
+		      "\"overrides\":[]}",
+"mode: detect (default)\n"
+"threshold: 512 B of watched data\n"
+"watched: none\n"
+"internal: none\n"
+"overrides: none\n");
+}
+
+TEST(override_sentences)
+{
+	EXPECT_OUTPUT(ctl_print_override,
+		      "{\"id\":4,\"who\":\"/usr/bin/curl\",\"dest\":\"198.18.0.9\","
+		      "\"until\":\"2026-11-30T12:00:00.5Z\"}",
+"override 4: /usr/bin/curl may send to 198.18.0.9 until 2026-11-30 12:00:00 UTC\n");
+	EXPECT_OUTPUT(ctl_print_revoked,
+		      "{\"id\":4,\"dest\":\"198.18.0.9:53\"}",
+"override 4 revoked: transfers to 198.18.0.9:53 are refused again\n");
 }
 
 TEST(query_table)

@@ -120,6 +120,7 @@ static const char GOLDEN[] =
 	"\"exfilmon\":{\"schema_version\":1,\"alert_id\":12,\"event\":\"new\","
 	"\"severity\":\"critical\",\"sensor\":\"kmod\",\"bytes_read\":4000,"
 	"\"taint\":4200,\"bytes_sent\":4100,\"senders\":1,"
+	"\"action\":\"detected\",\"refused\":0,"
 	"\"files\":[{\"path\":\"/srv/hr/salaries.ods\",\"bytes_read\":1000},"
 	"{\"path\":\"/srv/hr/reviews.odt\",\"bytes_read\":3000}],"
 	"\"destinations\":[{\"addr\":\"2001:db8:7::9\",\"port\":53,"
@@ -330,8 +331,8 @@ TEST(ecs_exfilmon_members_are_the_alert_json_ones)
 {
 	static const char *const keys[] = {
 		"severity", "sensor", "bytes_read", "taint", "bytes_sent",
-		"senders", "files", "destinations", "chain", "ancestry",
-		"first_ns", "last_ns",
+		"senders", "action", "refused", "files", "destinations",
+		"chain", "ancestry", "first_ns", "last_ns",
 	};
 	struct json_object *obj, *internal, *v;
 	struct alert a;

@@ -272,10 +272,13 @@ TEST_F(alerts_db, schema_is_created)
 		"name=alert_files|cols=alert_id,path,bytes_read|"
 		"name=alerts|cols=id,time,time_us,updated,updated_us,severity,"
 		"pid,ppid,uid,user,comm,exe,cmdline,host,bytes_read,bytes_sent,"
-		"sensor,reason,first_ns,last_ns,taint,senders|"
+		"sensor,reason,first_ns,last_ns,taint,senders,action,refused|"
 		"name=derived|cols=dev,ino,gen,watch_id,chan,taint,writer_pid,"
 		"writer_start_ns,path,chain,first_seen,last_seen|"
 		"name=meta|cols=key,value|"
+		"name=overrides|cols=id,kind,pid,start_ticks,dev,ino,who,addr,"
+		"port,granted,granted_us,granted_uid,until,until_us,boot_id,"
+		"ended_us,ended|"
 		"name=sqlite_sequence|cols=name,seq|"
 		"name=watches|cols=path,added|";
 	char *out = strdup("");
@@ -312,7 +315,7 @@ TEST_F(alerts_db, schema_is_created)
 	out = strdup("");
 	ASSERT_EQ(SQLITE_OK, sqlite3_exec(db, "SELECT key, value FROM meta",
 					  dump_row, &out, NULL));
-	EXPECT_STREQ("key=schema_version|value=3|", out);
+	EXPECT_STREQ("key=schema_version|value=4|", out);
 	free(out);
 	out = strdup("");
 	/* WAL is a property of the file, visible to any connection. */
@@ -414,14 +417,14 @@ TEST(open_errors_name_the_file_and_reason)
 	ASSERT_EQ(SQLITE_OK, sqlite3_open(path, &db));
 	ASSERT_EQ(SQLITE_OK,
 		  sqlite3_exec(db,
-			       "UPDATE meta SET value = 4"
+			       "UPDATE meta SET value = 5"
 			       " WHERE key = 'schema_version'",
 			       NULL, NULL, NULL));
 	sqlite3_close(db);
 	EXPECT_EQ(-ENOTSUP, store_open(&st, dir, err, sizeof(err)));
 	snprintf(expected, sizeof(expected),
-		 "%s: schema_version 4 is not one this exfilmond "
-		 "understands (1 to 3)",
+		 "%s: schema_version 5 is not one this exfilmond "
+		 "understands (1 to 4)",
 		 path);
 	EXPECT_STREQ(expected, err);
 	EXPECT_EQ(NULL, st);
@@ -480,6 +483,99 @@ TEST_F(alerts_db, an_acknowledgement_outlives_updates_and_the_first_stands)
 	EXPECT_EQ(1000, got.acked_uid);
 	alert_free(&got);
 	alert_free(&a);
+}
+
+TEST_F(alerts_db, action_and_refusals_round_trip)
+{
+	struct alert a, got;
+
+	make_alert(&a, 2, 5000);
+	a.action = ALERT_BLOCKED;
+	a.refused = 3;
+	ASSERT_EQ(0, store_put_alert(self->st, &a));
+	ASSERT_EQ(0, store_get_alert(self->st, a.id, &got));
+	EXPECT_EQ(ALERT_BLOCKED, got.action);
+	EXPECT_EQ(3, got.refused);
+	alert_free(&got);
+	EXPECT_QUERY(self->st, "SELECT action, refused FROM alerts", 10,
+		     "{\"columns\":[\"action\",\"refused\"],\"rows\":"
+		     "[[\"blocked\",3]],\"truncated\":false}");
+	/* an action the store cannot name back is refused, not stored */
+	a.action = 7;
+	a.updated_us = 6000;
+	EXPECT_EQ(-EINVAL, store_put_alert(self->st, &a));
+	EXPECT_STREQ("alert 1: invalid action 7", store_errmsg(self->st));
+	alert_free(&a);
+}
+
+TEST_F(alerts_db, overrides_are_kept_after_they_end)
+{
+	struct store_override o = { 0 }, *list, got;
+	size_t nr;
+
+	o.key.kind = EXFILMON_ALLOW_PID;
+	o.key.id[0] = 4242;
+	o.key.id[1] = 123456;
+	o.key.dest.family = EXFILMON_AF_INET6;
+	o.key.dest.addr[0] = 0x20;
+	o.key.dest.addr[1] = 0x01;
+	o.key.dest.addr[2] = 0x0d;
+	o.key.dest.addr[3] = 0xb8;
+	o.key.dest.addr[15] = 2;
+	o.key.dest.port = 443;
+	strcpy(o.who, "pid 4242 (curl)");
+	o.granted_us = 1796383658123456;
+	o.granted_uid = 0;
+	o.until_us = o.granted_us + 3600000000;
+	strcpy(o.boot_id, "0e1f");
+	ASSERT_EQ(0, store_override_add(self->st, &o));
+	EXPECT_EQ(1, o.id);
+	o.key.kind = EXFILMON_ALLOW_EXE;
+	o.key.id[0] = 0x800001;
+	o.key.id[1] = 77;
+	memset(&o.key.dest, 0, sizeof(o.key.dest));
+	o.key.dest.family = EXFILMON_AF_INET;
+	o.key.dest.addr[0] = 198;
+	o.key.dest.addr[1] = 18;
+	o.key.dest.addr[3] = 9;
+	strcpy(o.who, "/usr/bin/curl");
+	ASSERT_EQ(0, store_override_add(self->st, &o));
+	EXPECT_EQ(2, o.id);
+	EXPECT_QUERY(self->st, "SELECT id, kind, pid, start_ticks, dev, ino,"
+		     " who, addr, port, until FROM overrides ORDER BY id", 10,
+		     "{\"columns\":[\"id\",\"kind\",\"pid\","
+		     "\"start_ticks\",\"dev\",\"ino\",\"who\",\"addr\","
+		     "\"port\",\"until\"],\"rows\":[[1,\"pid\",4242,123456,"
+		     "0,0,\"pid 4242 (curl)\",\"2001:db8::2\",443,"
+		     "\"2026-12-04T12:27:38.123456Z\"],[2,\"exe\",0,0,8388609,"
+		     "77,\"/usr/bin/curl\",\"198.18.0.9\",0,"
+		     "\"2026-12-04T12:27:38.123456Z\"]],\"truncated\":false}");
+
+	ASSERT_EQ(0, store_override_end(self->st, 1, o.granted_us + 5,
+					"revoked by uid 0"));
+	EXPECT_EQ(-ENOENT, store_override_end(self->st, 1, 9, "expired"));
+	EXPECT_EQ(-ENOENT, store_override_end(self->st, 3, 9, "expired"));
+	ASSERT_EQ(0, store_override_list(self->st, 0, &list, &nr));
+	ASSERT_EQ(1, nr);
+	EXPECT_EQ(2, list[0].id);
+	EXPECT_EQ(EXFILMON_ALLOW_EXE, list[0].key.kind);
+	EXPECT_EQ(0x800001, list[0].key.id[0]);
+	EXPECT_EQ(77, list[0].key.id[1]);
+	EXPECT_EQ(0, memcmp(&o.key, &list[0].key, sizeof(o.key)));
+	free(list);
+	ASSERT_EQ(0, store_override_get(self->st, 1, &got));
+	EXPECT_EQ(EXFILMON_ALLOW_PID, got.key.kind);
+	EXPECT_EQ(4242, got.key.id[0]);
+	EXPECT_EQ(123456, got.key.id[1]);
+	EXPECT_EQ(443, got.key.dest.port);
+	EXPECT_EQ(EXFILMON_AF_INET6, got.key.dest.family);
+	EXPECT_EQ(o.granted_us + 5, got.ended_us);
+	EXPECT_STREQ("revoked by uid 0", got.ended);
+	EXPECT_STREQ("0e1f", got.boot_id);
+	EXPECT_EQ(-ENOENT, store_override_get(self->st, 9, &got));
+	ASSERT_EQ(0, store_override_list(self->st, 1, &list, &nr));
+	EXPECT_EQ(2, nr);
+	free(list);
 }
 
 TEST_F(alerts_db, stored_columns_are_exact)
@@ -939,7 +1035,7 @@ TEST(version_1_database_is_migrated)
 	make_v1_db(_metadata, dir, NULL);
 	ASSERT_EQ(0, store_open(&st, dir, err, sizeof(err))) TH_LOG("%s", err);
 	EXPECT_QUERY(st, "SELECT value FROM meta", 10,
-		     "{\"columns\":[\"value\"],\"rows\":[[3]],"
+		     "{\"columns\":[\"value\"],\"rows\":[[4]],"
 		     "\"truncated\":false}");
 	/* the old alert reads back whole, as one tree's taint */
 	ASSERT_EQ(0, store_get_alert(st, 1, &got));
@@ -948,6 +1044,9 @@ TEST(version_1_database_is_migrated)
 	EXPECT_EQ(12582912, got.bytes_read);
 	EXPECT_EQ(12582912, got.taint);
 	EXPECT_EQ(1, got.senders);
+	/* before prevent mode, every alert was a detection */
+	EXPECT_EQ(ALERT_DETECTED, got.action);
+	EXPECT_EQ(0, got.refused);
 	EXPECT_EQ(0, got.nr_chain);
 	ASSERT_EQ(1, got.nr_files);
 	EXPECT_STREQ("/srv/crm/customers.db", got.files[0].path);
@@ -971,6 +1070,55 @@ TEST(version_1_database_is_migrated)
 	ASSERT_EQ(0, store_get_alert(st, 1, &got));
 	EXPECT_EQ(12582912, got.taint);
 	alert_free(&got);
+	store_close(st);
+	rm_tree(dir);
+}
+
+/* what versions 2 and 3 added, as a version 3 daemon left it */
+static const char schema_v2_v3[] =
+	"ALTER TABLE alerts ADD COLUMN taint INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE alerts ADD COLUMN senders INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE alerts SET taint = bytes_read, senders = 1;"
+	"CREATE TABLE alert_chain (alert_id INTEGER NOT NULL REFERENCES"
+	" alerts(id) ON DELETE CASCADE, step INTEGER NOT NULL,"
+	" pid INTEGER NOT NULL, comm TEXT NOT NULL, exe TEXT NOT NULL,"
+	" via TEXT NOT NULL, object TEXT NOT NULL, bytes INTEGER NOT NULL);"
+	"CREATE INDEX alert_chain_alert_id ON alert_chain(alert_id);"
+	"CREATE TABLE derived (dev INTEGER NOT NULL, ino INTEGER NOT NULL,"
+	" gen INTEGER NOT NULL, watch_id INTEGER NOT NULL, chan TEXT NOT NULL,"
+	" taint INTEGER NOT NULL, writer_pid INTEGER NOT NULL,"
+	" writer_start_ns INTEGER NOT NULL, path TEXT NOT NULL,"
+	" chain TEXT NOT NULL, first_seen TEXT NOT NULL,"
+	" last_seen TEXT NOT NULL, PRIMARY KEY (dev, ino));"
+	"CREATE INDEX derived_last_seen ON derived(last_seen);"
+	"CREATE TABLE acks (alert_id INTEGER PRIMARY KEY,"
+	" time_us INTEGER NOT NULL, uid INTEGER NOT NULL);"
+	"INSERT INTO acks VALUES (1, 1796383800000000, 0);"
+	"UPDATE meta SET value = 3 WHERE key = 'schema_version';";
+
+TEST(version_3_database_is_migrated)
+{
+	char dir[] = "/tmp/test_store.XXXXXX", err[256] = "";
+	struct store_override *list;
+	struct store *st;
+	struct alert got;
+	size_t nr;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	make_v1_db(_metadata, dir, schema_v2_v3);
+	ASSERT_EQ(0, store_open(&st, dir, err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_QUERY(st, "SELECT value FROM meta", 10,
+		     "{\"columns\":[\"value\"],\"rows\":[[4]],"
+		     "\"truncated\":false}");
+	ASSERT_EQ(0, store_get_alert(st, 1, &got));
+	EXPECT_STREQ("curl", got.comm);
+	EXPECT_EQ(1796383800000000, got.acked_us);
+	EXPECT_EQ(ALERT_DETECTED, got.action);
+	EXPECT_EQ(0, got.refused);
+	alert_free(&got);
+	ASSERT_EQ(0, store_override_list(st, 1, &list, &nr));
+	EXPECT_EQ(0, nr);
+	free(list);
 	store_close(st);
 	rm_tree(dir);
 }

@@ -1,0 +1,830 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Prevent mode end to end (docs/prevent.md, issue 8), on the sensor under
+ * test: a real exfilmond with [policy] mode = prevent, a thief process that
+ * reads the watched customer table, and a test host in a network namespace
+ * that must receive none of it. Each way out is tried: a new TCP or UDP
+ * connection (connect() fails with EPERM), an unconnected datagram (EPERM),
+ * and sockets connected before the theft (a UDP send fails with EPERM; a
+ * TCP connection is reset, the peer sees the reset and the thief's next
+ * send fails). Internal hosts, loopback and a process below the threshold
+ * are never refused; detect mode and a reload back to it refuse nothing;
+ * the alert says blocked and how much still left.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <poll.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include "kselftest_harness.h"
+#include "customers.h"
+#include "daemon_run.h"
+#include "testhost.h"
+
+#define CSV_BYTES	(1 << 20)
+#define THRESHOLD	(64 << 10)	/* read_threshold: what is refused */
+#define PORT		443
+#define TESTHOST	34		/* 198.18.34.0/24, 2001:db8:22::/64 */
+#define CHUNK		(16 << 10)
+#define ALERT_WAIT_S	20
+#define TIMEOUT_S	120	/* per test: generous, for qemu without KVM */
+
+struct world {
+	char dir[64];
+	char csv[128];
+	char conf[128];
+	char sock[128];
+	char log[128];
+	long csv_size;
+	struct testhost th;
+	pid_t daemon;
+};
+
+static int write_conf(struct world *e, const char *mode, const char *internal)
+{
+	char conf[1024];
+
+	snprintf(conf, sizeof(conf),
+		 "[watch]\npath = %s\n\n"
+		 "[correlation]\nread_threshold = %d\nsend_threshold = %d\n\n"
+		 "[network]\ninternal = %s\n\n"
+		 "[policy]\nmode = %s\n\n"
+		 "[daemon]\nstate_dir = %s/state\nsocket = %s\n"
+		 "group = exfilmon-test-nonexistent\n",
+		 e->csv, THRESHOLD, THRESHOLD, internal, mode, e->dir,
+		 e->sock);
+	return write_file(e->conf, conf);
+}
+
+static int world_up(struct __test_metadata *_metadata, struct world *e,
+		    const char *mode, const char *internal)
+{
+	if (geteuid())
+		SKIP(return 1, "exfilmond needs root");
+	if (!strcmp(sensor_under_test(), "kmod"))
+		SKIP(return 1, "exfilmon.ko has no prevent mode yet (issue 8, "
+		     "its netfilter hook is the next part)");
+	strcpy(e->dir, "/tmp/exfilmon-prevent-XXXXXX");
+	if (!mkdtemp(e->dir) || chmod(e->dir, 0755))
+		return -1;
+	snprintf(e->csv, sizeof(e->csv), "%s/customers.csv", e->dir);
+	snprintf(e->conf, sizeof(e->conf), "%s/exfilmon.conf", e->dir);
+	snprintf(e->sock, sizeof(e->sock), "%s/exfilmon.sock", e->dir);
+	snprintf(e->log, sizeof(e->log), "%s/exfilmond.log", e->dir);
+	e->csv_size = customers_write(e->csv, CSV_BYTES);
+	if (e->csv_size < 0 || write_conf(e, mode, internal) ||
+	    testhost_create(&e->th, TESTHOST))
+		return -1;
+	e->daemon = daemon_start(e->conf, e->sock, e->log);
+	if (e->daemon < 0) {
+		run("cat %s >&2", e->log);
+		testhost_destroy(&e->th);
+		return -1;
+	}
+	return 0;
+}
+
+static void world_down(struct world *e)
+{
+	if (e->daemon > 0)
+		daemon_stop(e->daemon);
+	e->daemon = 0;
+	testhost_destroy(&e->th);
+	if (e->dir[0])
+		run("rm -rf %s", e->dir);
+	e->dir[0] = '\0';
+}
+
+#define WORLD_UP(mode, internal) do { \
+	int _r = world_up(_metadata, &self->e, (mode), (internal)); \
+	if (_r > 0) \
+		return; \
+	ASSERT_EQ(0, _r); \
+} while (0)
+
+/* Read n bytes of path (all of it: -1), as a thief does. 0 or -errno. */
+static int take(const char *path, long n)
+{
+	char buf[CHUNK];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t got = 1;
+
+	if (fd < 0)
+		return -errno;
+	while (n && got > 0) {
+		got = read(fd, buf, n > 0 && n < CHUNK ? n : CHUNK);
+		if (got > 0 && n > 0)
+			n -= got;
+	}
+	close(fd);
+	return got < 0 ? -errno : 0;
+}
+
+static void sin_of(struct sockaddr_storage *ss, socklen_t *len, int family,
+		   const char *addr, uint16_t port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *s = (void *)ss;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons(port);
+		inet_pton(AF_INET, addr, &s->sin_addr);
+		*len = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (void *)ss;
+
+		s->sin6_family = AF_INET6;
+		s->sin6_port = htons(port);
+		inet_pton(AF_INET6, addr, &s->sin6_addr);
+		*len = sizeof(*s);
+	}
+}
+
+/* A socket of type, connected to addr:port; -errno of the failing call. */
+static int dial(int family, int type, const char *addr, uint16_t port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, err;
+
+	fd = socket(family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	sin_of(&ss, &len, family, addr, port);
+	if (connect(fd, (void *)&ss, len)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * Send n bytes of the table's start on fd; bytes accepted, or -errno.
+ * Never blocks: a refused TCP socket's buffer fills and stays full, and a
+ * blocked thief would hang the test instead of failing it (-EAGAIN).
+ */
+static long pour(int fd, const char *csv, long n)
+{
+	char buf[CHUNK];
+	long done = 0;
+	int in = open(csv, O_RDONLY | O_CLOEXEC);
+
+	if (in < 0)
+		return -errno;
+	while (done < n) {
+		ssize_t got = read(in, buf, n - done < CHUNK ? n - done : CHUNK), k;
+
+		if (got <= 0)
+			break;
+		k = send(fd, buf, got, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0 && errno == EAGAIN) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+			/* a full buffer that does not drain in 3 s is stuck */
+			if (poll(&p, 1, 3000) == 1)
+				k = send(fd, buf, got, MSG_NOSIGNAL |
+					 MSG_DONTWAIT);
+		}
+		if (k < 0) {
+			done = -errno;
+			break;
+		}
+		done += k;
+		if (k < got)
+			lseek(in, done, SEEK_SET);
+	}
+	close(in);
+	return done;
+}
+
+/*
+ * A thief: a child that runs fn(arg) after reading want bytes of the
+ * table (-1: all), and exits with fn's result (an errno, 0 for success).
+ */
+struct thief {
+	pid_t pid;
+	int go[2];	/* the test says when to take each next step */
+	int said[2];	/* the child reports each step's result */
+};
+
+typedef int (*step_fn)(struct world *e, int step, void *arg);
+
+static int thief_start(struct thief *t, struct world *e, long want,
+		       step_fn fn, void *arg)
+{
+	if (pipe(t->go) || pipe(t->said))
+		return -1;
+	t->pid = fork();
+	if (t->pid < 0)
+		return -1;
+	if (!t->pid) {
+		int step = 0, r;
+		char c;
+
+		close(t->go[1]);
+		close(t->said[0]);
+		r = want ? take(e->csv, want) : 0;
+		if (write(t->said[1], &r, sizeof(r)) != sizeof(r))
+			_exit(1);
+		while (read(t->go[0], &c, 1) == 1) {
+			r = fn(e, step++, arg);
+			if (write(t->said[1], &r, sizeof(r)) != sizeof(r))
+				_exit(1);
+		}
+		_exit(0);
+	}
+	close(t->go[0]);
+	close(t->said[1]);
+	return 0;
+}
+
+/* The result of the child's read, or of its next step. */
+static int thief_said(struct thief *t)
+{
+	int r = -EIO;
+
+	if (read(t->said[0], &r, sizeof(r)) != sizeof(r))
+		return -EIO;
+	return r;
+}
+
+static int thief_step(struct thief *t)
+{
+	if (write(t->go[1], "s", 1) != 1)
+		return -EIO;
+	return thief_said(t);
+}
+
+static void thief_end(struct thief *t)
+{
+	int status;
+
+	close(t->go[1]);
+	close(t->said[0]);
+	if (t->pid > 0)
+		waitpid(t->pid, &status, 0);
+	t->pid = 0;
+}
+
+/* exfilctl alerts --json */
+static struct json_object *alerts(const struct world *e)
+{
+	static const char *const args[] = { "alerts", NULL };
+
+	return ctl_json(e->sock, args);
+}
+
+static int64_t num(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ?
+	       json_object_get_int64(v) : -1;
+}
+
+static const char *str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ?
+	       json_object_get_string(v) : "";
+}
+
+/* The alert naming host, once there (nr alerts in all); its list. */
+static struct json_object *blocked_alert(struct __test_metadata *_metadata,
+					 struct world *e, const char *host,
+					 size_t nr, struct json_object **a)
+{
+	struct json_object *arr = NULL;
+	size_t i, j;
+
+	*a = NULL;
+	for (i = 0; i < ALERT_WAIT_S * 5 && !*a; i++) {
+		json_object_put(arr);
+		arr = alerts(e);
+		for (j = 0; arr && j < json_object_array_length(arr); j++)
+			if (!strcmp(str(json_object_array_get_idx(arr, j),
+					"host"), host))
+				*a = json_object_array_get_idx(arr, j);
+		if (!*a)
+			usleep(200000);
+	}
+	ASSERT_NE(NULL, *a) {
+		TH_LOG("no alert names %s", host);
+		run("tail -n 20 %s >&2", e->log);
+	}
+	EXPECT_EQ(nr, json_object_array_length(arr));
+	return arr;
+}
+
+static void expect_blocked(struct __test_metadata *_metadata, struct world *e,
+			   const char *host, size_t nr, long left)
+{
+	struct json_object *a, *arr = blocked_alert(_metadata, e, host, nr, &a);
+
+	EXPECT_STREQ(host, str(a, "host"));
+	EXPECT_STREQ("blocked", str(a, "action"));
+	EXPECT_LE(1, num(a, "refused"));
+	EXPECT_EQ(left, num(a, "bytes_sent"));
+	/* the journal line: who was stopped, to where, why */
+	EXPECT_EQ(0, run("grep -q 'prevented: pid .* to \\[\\?%s\\]\\?:%d/' %s",
+			 host, PORT, e->log)) {
+		run("tail -n 20 %s >&2", e->log);
+	}
+	json_object_put(arr);
+}
+
+FIXTURE(prevent) {
+	struct world e;
+};
+
+FIXTURE_SETUP(prevent)
+{
+	memset(&self->e, 0, sizeof(self->e));
+}
+
+FIXTURE_TEARDOWN(prevent)
+{
+	world_down(&self->e);
+}
+
+/* step 0: connect over TCP to the host, IPv4 (arg NULL) or IPv6 */
+static int connect_step(struct world *e, int step, void *arg)
+{
+	int fd = arg ? dial(AF_INET6, SOCK_STREAM, e->th.remote6, PORT) :
+		       dial(AF_INET, SOCK_STREAM, e->th.remote4, PORT);
+
+	if (fd < 0)
+		return -fd;
+	close(fd);
+	return 0;
+}
+
+TEST_F_TIMEOUT(prevent, new_connections_are_refused_with_eperm, TIMEOUT_S)
+{
+	struct world *e = &self->e;
+	struct thief t, t6;
+
+	/* nobody listens: a connect() let through would meet a reset */
+	WORLD_UP("prevent", "10.0.0.0/8");
+	ASSERT_EQ(0, thief_start(&t, e, -1, connect_step, NULL));
+	ASSERT_EQ(0, thief_said(&t));
+	EXPECT_EQ(EPERM, thief_step(&t));
+	thief_end(&t);
+	/* IPv6 too, from another thief */
+	ASSERT_EQ(0, thief_start(&t6, e, -1, connect_step, "v6"));
+	ASSERT_EQ(0, thief_said(&t6));
+	EXPECT_EQ(EPERM, thief_step(&t6));
+	thief_end(&t6);
+	/* one alert per host: the IPv4 and the IPv6 address */
+	expect_blocked(_metadata, e, e->th.remote4, 2, 0);
+	expect_blocked(_metadata, e, e->th.remote6, 2, 0);
+}
+
+/* step 0: an unconnected datagram of 1 KiB of the table */
+static int dgram_step(struct world *e, int step, void *arg)
+{
+	struct sockaddr_storage ss;
+	char buf[1024];
+	socklen_t len;
+	int fd, r = 0, in;
+
+	in = open(e->csv, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || read(in, buf, sizeof(buf)) != sizeof(buf))
+		return EIO;
+	close(in);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	sin_of(&ss, &len, AF_INET, e->th.remote4, PORT);
+	if (sendto(fd, buf, sizeof(buf), 0, (void *)&ss, len) < 0)
+		r = errno;
+	close(fd);
+	return r;
+}
+
+/* 5 bytes to the test host's UDP port, from us (never tainted) */
+static int marker(struct world *e)
+{
+	int fd = dial(AF_INET, SOCK_DGRAM, e->th.remote4, PORT), r;
+
+	if (fd < 0)
+		return fd;
+	r = send(fd, "mark!", 5, 0) == 5 ? 0 : -errno;
+	close(fd);
+	return r;
+}
+
+TEST_F_TIMEOUT(prevent, unconnected_datagrams_are_refused_with_eperm, TIMEOUT_S)
+{
+	struct world *e = &self->e;
+	struct thief t;
+	struct sink sk;
+
+	WORLD_UP("prevent", "10.0.0.0/8");
+	ASSERT_EQ(0, sink_start(&e->th, AF_INET, SOCK_DGRAM, PORT, &sk));
+	ASSERT_EQ(0, thief_start(&t, e, -1, dgram_step, NULL));
+	ASSERT_EQ(0, thief_said(&t));
+	EXPECT_EQ(EPERM, thief_step(&t));
+	EXPECT_EQ(EPERM, thief_step(&t));
+	thief_end(&t);
+	/* an untainted marker after them: the sink counts it alone */
+	EXPECT_EQ(0, marker(e));
+	EXPECT_EQ(5, sink_wait(&sk));
+	expect_blocked(_metadata, e, e->th.remote4, 1, 0);
+}
+
+/*
+ * Sockets connected before the theft: step 0 connects (untainted), step 1
+ * reads the table, step 2 sends on the socket, step 3 sends again.
+ */
+struct early {
+	int type;
+	int fd;
+};
+
+static int early_step(struct world *e, int step, void *arg)
+{
+	struct early *x = arg;
+	long n;
+
+	switch (step) {
+	case 0:
+		x->fd = dial(AF_INET, x->type, e->th.remote4, PORT);
+		if (x->fd < 0)
+			return -x->fd;
+		/* before any taint: this may go */
+		return send(x->fd, "hello", 5, MSG_NOSIGNAL) == 5 ? 0 : errno;
+	case 1:
+		return -take(e->csv, -1);
+	default:
+		n = pour(x->fd, e->csv, x->type == SOCK_DGRAM ? 1024 : CHUNK);
+		return n < 0 ? (int)-n : 0;
+	}
+}
+
+TEST_F_TIMEOUT(prevent, connected_udp_socket_is_refused_on_its_next_send, TIMEOUT_S)
+{
+	struct world *e = &self->e;
+	struct early x = { .type = SOCK_DGRAM };
+	struct thief t;
+	struct sink sk;
+
+	WORLD_UP("prevent", "10.0.0.0/8");
+	ASSERT_EQ(0, sink_start(&e->th, AF_INET, SOCK_DGRAM, PORT, &sk));
+	ASSERT_EQ(0, thief_start(&t, e, 0, early_step, &x));
+	ASSERT_EQ(0, thief_said(&t));
+	ASSERT_EQ(0, thief_step(&t));	/* connected, "hello" sent */
+	ASSERT_EQ(0, thief_step(&t));	/* the table read */
+	EXPECT_EQ(EPERM, thief_step(&t));
+	EXPECT_EQ(EPERM, thief_step(&t));
+	thief_end(&t);
+	/* only the 5 bytes sent before the theft */
+	EXPECT_EQ(5, sink_wait(&sk));
+	expect_blocked(_metadata, e, e->th.remote4, 1, 0);
+}
+
+/*
+ * A TCP receiver on the test host that tells a reset from an end: it
+ * accepts one connection and exits with the bytes it got (at most 99),
+ * plus 100 when the connection ended in a reset (ECONNRESET).
+ */
+struct rst_sink {
+	int ready[2];
+};
+
+static int rst_sink_serve(void *arg)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(PORT) };
+	struct rst_sink *rs = arg;
+	int fd, c, one = 1, got = 0;
+	char buf[4096];
+	ssize_t n;
+
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+				 sizeof(one)) ||
+	    bind(fd, (void *)&sin, sizeof(sin)) || listen(fd, 1) ||
+	    write(rs->ready[1], "r", 1) != 1)
+		return 255;
+	c = accept(fd, NULL, NULL);
+	if (c < 0)
+		return 255;
+	while ((n = recv(c, buf, sizeof(buf), 0)) > 0)
+		got += n;
+	if (got > 99)
+		return 254;
+	return n < 0 && errno == ECONNRESET ? 100 + got : got;
+}
+
+static pid_t rst_sink_start(struct testhost *th, struct rst_sink *rs)
+{
+	pid_t pid;
+	char c;
+
+	if (pipe(rs->ready))
+		return -1;
+	pid = testhost_spawn(th, rst_sink_serve, rs);
+	close(rs->ready[1]);
+	if (pid < 0 || read(rs->ready[0], &c, 1) != 1)
+		pid = -1;
+	close(rs->ready[0]);
+	return pid;
+}
+
+static int rst_sink_wait(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+TEST_F_TIMEOUT(prevent, open_tcp_connection_is_reset_on_its_next_send, TIMEOUT_S)
+{
+	struct world *e = &self->e;
+	struct early x = { .type = SOCK_STREAM };
+	struct rst_sink rs;
+	struct thief t;
+	pid_t sink;
+	int r, i;
+
+	WORLD_UP("prevent", "10.0.0.0/8");
+	sink = rst_sink_start(&e->th, &rs);
+	ASSERT_LT(0, sink);
+	ASSERT_EQ(0, thief_start(&t, e, 0, early_step, &x));
+	ASSERT_EQ(0, thief_said(&t));
+	ASSERT_EQ(0, thief_step(&t));
+	ASSERT_EQ(0, thief_step(&t));
+	/*
+	 * The first send is accepted into the socket (its packets are
+	 * dropped); the daemon then resets the connection: a later send
+	 * fails with ECONNABORTED (or EPIPE once the socket is closed).
+	 */
+	for (i = 0, r = 0; i < 50 && !r; i++) {
+		r = thief_step(&t);
+		if (!r)
+			usleep(100000);
+	}
+	EXPECT_TRUE(r == ECONNABORTED || r == EPIPE || r == ECONNRESET) {
+		TH_LOG("the send after the theft gave %d (%s)", r, strerror(r));
+	}
+	thief_end(&t);
+	/* the peer saw a reset, after the 5 bytes of before and no more */
+	EXPECT_EQ(100 + 5, rst_sink_wait(sink));
+	expect_blocked(_metadata, e, e->th.remote4, 1, 0);
+}
+
+/* step 0: 256 KiB of src to the host over TCP; step 1: to loopback */
+struct upload {
+	const char *src;	/* NULL: the table */
+	uint16_t lo_port;
+};
+
+static int upload_step(struct world *e, int step, void *arg)
+{
+	struct upload *u = arg;
+	int fd = step ? dial(AF_INET, SOCK_STREAM, "127.0.0.1", u->lo_port) :
+			dial(AF_INET, SOCK_STREAM, e->th.remote4, PORT);
+	long n;
+
+	if (fd < 0)
+		return -fd;
+	n = pour(fd, u->src ?: e->csv, 256 << 10);
+	close(fd);
+	return n < 0 ? (int)-n : n == 256 << 10 ? 0 : EIO;
+}
+
+/* A loopback listener that drains one connection; its port. */
+static pid_t lo_sink(uint16_t *port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	pid_t pid;
+
+	if (fd < 0 || bind(fd, (void *)&sin, sizeof(sin)) || listen(fd, 1) ||
+	    getsockname(fd, (void *)&sin, &len))
+		return -1;
+	*port = ntohs(sin.sin_port);
+	pid = fork();
+	if (!pid) {
+		char buf[CHUNK];
+		int c = accept(fd, NULL, NULL);
+
+		while (c >= 0 && read(c, buf, sizeof(buf)) > 0)
+			;
+		_exit(0);
+	}
+	close(fd);
+	return pid;
+}
+
+TEST_F_TIMEOUT(prevent, internal_hosts_and_loopback_are_never_refused, TIMEOUT_S)
+{
+	struct world *e = &self->e;
+	char internal[64];
+	struct thief t;
+	struct upload u = { 0 };
+	struct sink sk;
+	pid_t lo;
+	int r;
+
+	snprintf(internal, sizeof(internal), "10.0.0.0/8, 198.18.%d.0/24",
+		 TESTHOST);
+	WORLD_UP("prevent", internal);
+	lo = lo_sink(&u.lo_port);
+	ASSERT_LT(0, lo);
+	ASSERT_EQ(0, sink_start(&e->th, AF_INET, SOCK_STREAM, PORT, &sk));
+	ASSERT_EQ(0, thief_start(&t, e, -1, upload_step, &u));
+	ASSERT_EQ(0, thief_said(&t));
+	r = thief_step(&t);
+	EXPECT_EQ(0, r);
+	EXPECT_EQ(0, thief_step(&t));
+	thief_end(&t);
+	if (r)
+		kill(sk.pid, SIGKILL);	/* it would wait for a connection */
+	EXPECT_EQ(256 << 10, sink_wait(&sk));
+	waitpid(lo, NULL, 0);
+	/* nothing refused, and internal sends raise nothing */
+	sleep(2);
+	{
+		struct json_object *arr = alerts(e);
+
+		ASSERT_NE(NULL, arr);
+		EXPECT_EQ(0, json_object_array_length(arr));
+		json_object_put(arr);
+	}
+}
+
+TEST_F_TIMEOUT(prevent, a_reader_below_the_threshold_is_not_refused, TIMEOUT_S)
+{
+	struct world *e = &self->e;
+	struct thief t;
+	struct upload u = { .src = "/dev/zero" };
+	struct sink sk;
+	int r;
+
+	WORLD_UP("prevent", "10.0.0.0/8");
+	ASSERT_EQ(0, sink_start(&e->th, AF_INET, SOCK_STREAM, PORT, &sk));
+	/*
+	 * Half the threshold read, then an upload of something else: it
+	 * goes. (Uploading the table itself would read more of it, and
+	 * cross the threshold on the way.)
+	 */
+	ASSERT_EQ(0, thief_start(&t, e, THRESHOLD / 2, upload_step, &u));
+	ASSERT_EQ(0, thief_said(&t));
+	r = thief_step(&t);
+	EXPECT_EQ(0, r);
+	thief_end(&t);
+	if (r)
+		kill(sk.pid, SIGKILL);
+	EXPECT_EQ(256 << 10, sink_wait(&sk));
+}
+
+/* Rewrite the mode and reload through exfilctl; 0 when it took. */
+static int switch_mode(struct world *e, const char *mode)
+{
+	const char *const args[] = { "exfilctl", "--socket", e->sock,
+				     "reload", NULL };
+	struct cmd_result *r = malloc(sizeof(*r));
+	int ret;
+
+	if (!r || write_conf(e, mode, "10.0.0.0/8")) {
+		free(r);
+		return -1;
+	}
+	ret = run_prog(r, (uid_t)-1, args) || r->status ? -1 : 0;
+	if (ret)
+		fprintf(stderr, "# exfilctl reload: %s%s", r->out, r->err);
+	free(r);
+	return ret;
+}
+
+TEST_F_TIMEOUT(prevent, reloading_between_modes_needs_no_restart, TIMEOUT_S)
+{
+	struct world *e = &self->e;
+	struct thief t;
+	pid_t daemon;
+
+	WORLD_UP("detect", "10.0.0.0/8");
+	daemon = e->daemon;
+	ASSERT_EQ(0, thief_start(&t, e, -1, connect_step, NULL));
+	ASSERT_EQ(0, thief_said(&t));
+	/* detect mode: the same tainted process connects (nobody listens) */
+	EXPECT_EQ(ECONNREFUSED, thief_step(&t));
+	ASSERT_EQ(0, switch_mode(e, "prevent"));
+	EXPECT_EQ(EPERM, thief_step(&t));
+	ASSERT_EQ(0, switch_mode(e, "detect"));
+	EXPECT_EQ(ECONNREFUSED, thief_step(&t));
+	thief_end(&t);
+	/* the same daemon throughout */
+	EXPECT_EQ(0, kill(daemon, 0));
+}
+
+/* exfilctl allow ARGS...; its exit status, or -1 */
+static int allow(struct world *e, const char *who, const char *whom,
+		 const char *dest, const char *dur)
+{
+	const char *const args[] = { "exfilctl", "--socket", e->sock, "allow",
+				     who, whom, "--dest", dest, "--for", dur,
+				     NULL };
+	struct cmd_result *r = malloc(sizeof(*r));
+	int ret;
+
+	if (!r)
+		return -1;
+	ret = run_prog(r, (uid_t)-1, args) ? -1 : r->status;
+	if (ret)
+		fprintf(stderr, "# exfilctl allow: %s%s", r->out, r->err);
+	free(r);
+	return ret;
+}
+
+/* step n: connect over TCP to the host's port ((int *)arg)[n] */
+static int dial_step(struct world *e, int step, void *arg)
+{
+	int fd = dial(AF_INET, SOCK_STREAM, e->th.remote4,
+		      ((int *)arg)[step]);
+
+	if (fd < 0)
+		return -fd;
+	close(fd);
+	return 0;
+}
+
+/*
+ * An override lets exactly the named process to the named destination
+ * through, for exactly its duration. Nobody listens on the test host: a
+ * connect() let through meets a reset (ECONNREFUSED), a refused one EPERM.
+ */
+TEST_F_TIMEOUT(prevent, an_override_lets_exactly_its_process_and_dest_through,
+	       TIMEOUT_S)
+{
+	int ports[] = { PORT, PORT + 1, PORT, PORT };
+	struct world *e = &self->e;
+	char pid[16], dest[64];
+	struct thief t, other;
+	struct timespec t0, t1;
+
+	WORLD_UP("prevent", "10.0.0.0/8");
+	ASSERT_EQ(0, thief_start(&t, e, -1, dial_step, ports));
+	ASSERT_EQ(0, thief_said(&t));
+	ASSERT_EQ(0, thief_start(&other, e, -1, dial_step, ports));
+	ASSERT_EQ(0, thief_said(&other));
+	snprintf(pid, sizeof(pid), "%d", (int)t.pid);
+	snprintf(dest, sizeof(dest), "%s:%d", e->th.remote4, PORT);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, allow(e, "--pid", pid, dest, "4s"));
+	EXPECT_EQ(ECONNREFUSED, thief_step(&t));	/* its port: through */
+	EXPECT_EQ(EPERM, thief_step(&t));		/* another port */
+	EXPECT_EQ(EPERM, thief_step(&other));		/* another process */
+	/* once the 4 s are over, refused again */
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ASSERT_GT(4, t1.tv_sec - t0.tv_sec) {
+		TH_LOG("too slow to test the duration");
+	}
+	sleep(5 - (t1.tv_sec - t0.tv_sec));
+	EXPECT_EQ(EPERM, thief_step(&t));
+	/* other, forked later, holds t's pipe ends too: it ends first */
+	thief_end(&other);
+	thief_end(&t);
+}
+
+/* An override by executable covers every process of it, on every port. */
+TEST_F_TIMEOUT(prevent, an_override_by_executable_covers_its_processes,
+	       TIMEOUT_S)
+{
+	int ports[] = { PORT + 1, PORT };
+	struct world *e = &self->e;
+	char exe[4096];
+	struct thief t;
+	ssize_t n;
+
+	WORLD_UP("prevent", "10.0.0.0/8");
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ASSERT_LT(0, n);
+	exe[n] = '\0';
+	ASSERT_EQ(0, thief_start(&t, e, -1, dial_step, ports));
+	ASSERT_EQ(0, thief_said(&t));
+	EXPECT_EQ(EPERM, thief_step(&t));
+	ASSERT_EQ(0, allow(e, "--exe", exe, e->th.remote4, "1min"));
+	EXPECT_EQ(ECONNREFUSED, thief_step(&t));
+	thief_end(&t);
+}
+
+TEST_HARNESS_MAIN
