@@ -217,6 +217,53 @@ int prevent_bpf_policy(struct exfilmon_bpf *skel, const struct sensor_policy *p)
 	return 0;
 }
 
+/*
+ * The self-check's part (docs/design.md "Self-check"): root can detach a
+ * cgroup link (BPF_LINK_DETACH works for them, unlike for tracepoint
+ * links; its info then names no cgroup) or clear prevent_on in .bss.
+ * Either would end prevent mode silently. Both are mended: a detached
+ * link is replaced by a new one, which the caller pins again.
+ */
+int prevent_bpf_check(struct exfilmon_bpf *skel, int cgroup_fd, int want_on,
+		      char *why, size_t whylen, int *relinked)
+{
+	struct bpf_program *progs[NR_CGROUP_PROGS] = CGROUP_PROGS(skel);
+	char err[256];
+	int i, bad = 0;
+
+	*relinked = 0;
+	if (__atomic_load_n(&skel->bss->prevent_on, __ATOMIC_RELAXED) !=
+	    (uint32_t)want_on) {
+		__atomic_store_n(&skel->bss->prevent_on, want_on,
+				 __ATOMIC_SEQ_CST);
+		sensor_say(why, whylen, "prevent mode was switched %s behind "
+			   "our back", want_on ? "off" : "on");
+		bad++;
+	}
+	if (cgroup_fd < 0)
+		return bad;
+	for (i = 0; i < NR_CGROUP_PROGS; i++) {
+		struct bpf_link **l = cgroup_links(skel, i);
+		struct bpf_link_info info = { 0 };
+		__u32 len = sizeof(info);
+
+		if (!*l || bpf_obj_get_info_by_fd(bpf_link__fd(*l), &info,
+						  &len) ||
+		    info.cgroup.cgroup_id)
+			continue;
+		sensor_say(why, whylen, "%s was detached from the cgroup v2 "
+			   "root", bpf_program__name(progs[i]));
+		bad++;
+		bpf_link__destroy(*l);
+		*l = NULL;
+		if (prevent_bpf_attach(skel, cgroup_fd, err, sizeof(err)))
+			sensor_say(why, whylen, "%s", err);
+		else
+			*relinked = 1;
+	}
+	return bad;
+}
+
 int prevent_bpf_allow(struct exfilmon_bpf *skel,
 		      const struct exfilmon_allow_key *k,
 		      const struct exfilmon_allow *v)

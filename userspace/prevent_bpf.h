@@ -30,4 +30,12 @@ int prevent_bpf_allow(struct exfilmon_bpf *skel,
 		      const struct exfilmon_allow_key *k,
 		      const struct exfilmon_allow *v);
 
+/*
+ * For the self-check: mend prevent_on (want_on) and detached cgroup
+ * links; *relinked says the links changed (pin them again). Returns the
+ * number of things found changed, each said in why.
+ */
+int prevent_bpf_check(struct exfilmon_bpf *skel, int cgroup_fd, int want_on,
+		      char *why, size_t whylen, int *relinked);
+
 #endif

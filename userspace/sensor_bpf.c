@@ -41,6 +41,7 @@ struct sensor_bpf {
 	int ncpus;
 	char *pin_dir;		/* where our maps and links are pinned */
 	int cgroup_fd;		/* the cgroup v2 root, or -errno */
+	int prevent_on;		/* what the last policy set */
 	char no_prevent[256];	/* why prevent mode is unavailable */
 	int discard;		/* bpf_reset(): records describe what is gone */
 };
@@ -604,6 +605,8 @@ static int bpf_policy(struct sensor *base, const struct sensor_policy *p)
 	struct sensor_bpf *s = to_bpf(base);
 	int ret = prevent_bpf_policy(s->skel, p);
 
+	if (!ret)
+		s->prevent_on = p->nr_prevent > 0;
 	/* say why once, where the daemon logs how the sensor started */
 	if (ret == -EOPNOTSUPP)
 		snprintf(base->note, sizeof(base->note), "%s",
@@ -714,13 +717,16 @@ static int bpf_check(struct sensor *base, const struct exfilmon_file_key *keys,
 {
 	struct sensor_bpf *s = to_bpf(base);
 	struct tracked_ctx tc = { .s = s, .why = why, .whylen = whylen };
-	int bad = 0, ret;
+	int bad = 0, ret, relinked;
 	size_t i;
 
+	ret = prevent_bpf_check(s->skel, s->cgroup_fd, s->prevent_on, why,
+				whylen, &relinked);
+	bad += ret;
 	if (s->pin_dir) {
 		ret = pin_verify(s->skel->skeleton, s->pin_dir, why, whylen);
-		if (ret > 0) {
-			bad += ret;
+		if (ret > 0 || relinked) {
+			bad += ret > 0 ? ret : 0;
 			ret = pin_all(s->skel->skeleton, s->pin_dir);
 			sensor_say(why, whylen, ret ? "failed to pin again: %s" :
 			    "pinned again%s", ret ? strerror(-ret) : "");

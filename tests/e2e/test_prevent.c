@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <bpf/bpf.h>
 #include "kselftest_harness.h"
 #include "customers.h"
 #include "daemon_run.h"
@@ -825,6 +826,56 @@ TEST_F_TIMEOUT(prevent, an_override_by_executable_covers_its_processes,
 	ASSERT_EQ(0, allow(e, "--exe", exe, e->th.remote4, "1min"));
 	EXPECT_EQ(ECONNREFUSED, thief_step(&t));
 	thief_end(&t);
+}
+
+/*
+ * Root detaches the cgroup links (BPF_LINK_DETACH works for them): the
+ * self-check (every 5 s) finds it, says so, and attaches new ones.
+ */
+TEST_F_TIMEOUT(prevent, detached_cgroup_links_are_found_and_mended,
+	       TIMEOUT_S)
+{
+	const char *const status[] = { "status", NULL };
+	struct world *e = &self->e;
+	struct json_object *st = NULL, *t;
+	const char *pins;
+	struct thief th;
+	int i, events = 0;
+
+	WORLD_UP("prevent", "10.0.0.0/8");
+	pins = daemon_pin_dir(e->daemon);
+	ASSERT_NE(NULL, pins);
+	for (i = 0; i < 2; i++) {
+		char path[256];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/link_prevent_%s", pins,
+			 i ? "egress" : "connect4");
+		fd = bpf_obj_get(path);
+		ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+		EXPECT_EQ(0, bpf_link_detach(fd));
+		close(fd);
+	}
+	for (i = 0; i < 60 && events < 2; i++) {
+		json_object_put(st);
+		usleep(200000);
+		st = ctl_json(e->sock, status);
+		if (st && json_object_object_get_ex(st, "tamper", &t))
+			events = num(t, "mended");
+	}
+	ASSERT_NE(NULL, st);
+	EXPECT_LE(2, events);
+	ASSERT_TRUE(json_object_object_get_ex(st, "tamper", &t));
+	EXPECT_NE(NULL, strstr(str(t, "last"), "prevent_connect4 was "
+			       "detached")) {
+		TH_LOG("tamper: %s", str(t, "last"));
+	}
+	json_object_put(st);
+	/* and refusing again */
+	ASSERT_EQ(0, thief_start(&th, e, -1, connect_step, NULL));
+	ASSERT_EQ(0, thief_said(&th));
+	EXPECT_EQ(EPERM, thief_step(&th));
+	thief_end(&th);
 }
 
 TEST_HARNESS_MAIN
