@@ -359,7 +359,9 @@ static int no_operands(int argc, char **argv)
 	return -1;
 }
 
-static int cmd_status(int argc, char **argv)
+/* A command without operands that asks cmd and prints the reply. */
+static int ask_and_print(int argc, char **argv, const char *cmd,
+			 int (*human)(FILE *, struct json_object *))
 {
 	struct json_object *reply;
 	int ret;
@@ -369,12 +371,17 @@ static int cmd_status(int argc, char **argv)
 		ret = no_operands(argc, argv);
 	if (ret >= 0)
 		return ret;
-	ret = call(new_request("status"), &reply);
+	ret = call(new_request(cmd), &reply);
 	if (ret)
 		return ret;
-	ret = print_reply(reply, ctl_print_status);
+	ret = print_reply(reply, human);
 	json_object_put(reply);
 	return ret;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	return ask_and_print(argc, argv, "status", ctl_print_status);
 }
 
 static int cmd_alerts(int argc, char **argv)
@@ -643,20 +650,7 @@ static int cmd_reload(int argc, char **argv)
 
 static int cmd_policy(int argc, char **argv)
 {
-	struct json_object *reply;
-	int ret;
-
-	ret = parse_cmd_opts(argc, argv, OPT_JSON);
-	if (ret < 0)
-		ret = no_operands(argc, argv);
-	if (ret >= 0)
-		return ret;
-	ret = call(new_request("policy"), &reply);
-	if (ret)
-		return ret;
-	ret = print_reply(reply, ctl_print_policy);
-	json_object_put(reply);
-	return ret;
+	return ask_and_print(argc, argv, "policy", ctl_print_policy);
 }
 
 /* allow rm ID */
