@@ -914,7 +914,8 @@ TEST_F_TIMEOUT(live, sandbox_families_and_wx_hold, 90)
 		SKIP(return, "no strace here");
 	ASSERT_EQ(0, read_text("/usr/lib/systemd/system/exfilmond.service",
 			       unit, sizeof(unit)));
-	ASSERT_NE(NULL, strstr(unit, "\nRestrictAddressFamilies=AF_UNIX\n"));
+	ASSERT_NE(NULL, strstr(unit, "\nRestrictAddressFamilies=AF_UNIX "
+				  "AF_NETLINK\n"));
 	ASSERT_NE(NULL, strstr(unit, "\nMemoryDenyWriteExecute=yes\n"));
 	ASSERT_EQ(0, parse_unit("/usr/lib/systemd/system/exfilmond.service",
 				&u));
@@ -941,7 +942,10 @@ TEST_F_TIMEOUT(live, sandbox_families_and_wx_hold, 90)
 			continue;
 		if (!strncmp(call, "socket(", 7)) {
 			sockets++;
-			if (strncmp(call, "socket(AF_UNIX,", 15))
+			/* and sock_diag, prevent mode's resets */
+			if (strncmp(call, "socket(AF_UNIX,", 15) &&
+			    (strncmp(call, "socket(AF_NETLINK,", 18) ||
+			     !strstr(call, "NETLINK_SOCK_DIAG")))
 				bad = 1;
 		} else if ((!strncmp(call, "mmap(", 5) &&
 			    strstr(call, "PROT_WRITE") &&
