@@ -191,8 +191,14 @@ static __noinline void write_file(struct exfilmon_proc *p,
 	/* prevent mode: a TCP send is refused before its data is queued */
 	if (x->when & XFER_STREAM)
 		prevent_tcp_send(p, pkey, sk, &dest, x);
-	/* bytes queued on a refused socket never leave: not sent */
-	if ((x->when & XFER_EXACT) && !sock_marked(sk))
+	/*
+	 * Bytes queued on a refused socket never leave: not sent. Nor on a
+	 * TCP socket closed by now: the daemon's reset of a refused one
+	 * (tcp_abort(), which purges the queue) may come before this exit,
+	 * and the mark goes with it.
+	 */
+	if ((x->when & XFER_EXACT) && !sock_marked(sk) &&
+	    !(dest.proto == EXFILMON_PROTO_TCP && tcp_closed(sk)))
 		account_send(x->op, p, pkey, &dest, x->n);
 }
 

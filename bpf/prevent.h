@@ -332,6 +332,12 @@ static __always_inline bool prevent_tcp_send(struct exfilmon_proc *p,
 	return true;
 }
 
+/* Has the TCP socket sk been closed (or reset)? */
+static __always_inline bool tcp_closed(struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE;
+}
+
 /* Is the TCP socket sk refused? For the send syscalls' exit. */
 static __always_inline bool sock_marked(struct sock *sk)
 {
