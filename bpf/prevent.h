@@ -194,13 +194,16 @@ static __noinline int prevent_verdict(struct task_struct *t,
 	return VERDICT_REFUSE;
 }
 
-/* The current task's entry in the taint table, if it has one. */
+/*
+ * The current task's (t) entry in the taint table, if it has one. t is
+ * current: current_pkey() reads its key with plain loads.
+ */
 static __always_inline struct exfilmon_proc *
 refusable(struct task_struct *t, struct exfilmon_pkey *pkey)
 {
 	if (!prevent_on || !tgid_maybe_tracked(t->tgid))
 		return NULL;
-	task_pkey(t, pkey);
+	current_pkey(pkey);
 	return bpf_map_lookup_elem(&procs, pkey);
 }
 
