@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "policy.h"
+#include "procstat.h"
 #include "units.h"
 
 static int sensor_policy(struct sensor *s, const struct sensor_policy *p)
@@ -286,60 +287,31 @@ void daemon_policy_tick(struct daemon *d)
 	}
 }
 
-/*
- * The process's start time in USER_HZ ticks after boot, field 22 of
- * /proc/PID/stat, and its name. The name is in parentheses and may hold
- * anything, spaces and ')' included: the fields resume after the last ')'.
- */
+/* The start time (USER_HZ ticks since boot) and name of process pid. */
 static int proc_start(pid_t pid, uint64_t *ticks, char *comm, size_t len,
 		      char *err, size_t errlen)
 {
-	char path[64], buf[1024], *open_paren, *close_paren, *p;
-	unsigned long long v;
-	ssize_t n;
-	int fd, field;
+	struct proc_stat st;
+	int ret = proc_stat_read(pid, &st);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			snprintf(err, errlen, "no process with pid %d",
-				 (int)pid);
-		else
-			snprintf(err, errlen, "failed to read %s: %s", path,
-				 strerror(errno));
-		return errno == ENOENT ? -ESRCH : -errno;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0) {
-		/* a process that exited between open and read */
+	if (ret == -ENOENT) {
 		snprintf(err, errlen, "no process with pid %d", (int)pid);
 		return -ESRCH;
 	}
-	buf[n] = '\0';
-	open_paren = strchr(buf, '(');
-	close_paren = strrchr(buf, ')');
-	if (!open_paren || !close_paren || close_paren < open_paren)
-		goto bad;
-	snprintf(comm, len, "%.*s", (int)(close_paren - open_paren - 1),
-		 open_paren + 1);
-	/* p is at the blank before field 3 (state): walk on to field 22 */
-	p = close_paren + 1;
-	for (field = 3; field < 22; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			goto bad;
+	if (ret == -EINVAL) {
+		snprintf(err, errlen, "failed to read the start time of pid "
+			 "%d from /proc/%d/stat: unexpected format", (int)pid,
+			 (int)pid);
+		return -EIO;
 	}
-	if (sscanf(p, " %llu", &v) != 1)
-		goto bad;
-	*ticks = v;
+	if (ret) {
+		snprintf(err, errlen, "failed to read /proc/%d/stat: %s",
+			 (int)pid, strerror(-ret));
+		return ret;
+	}
+	*ticks = st.start_ticks;
+	snprintf(comm, len, "%s", st.comm);
 	return 0;
-
-bad:
-	snprintf(err, errlen, "failed to read the start time of pid %d from "
-		 "%s: unexpected format", (int)pid, path);
-	return -EIO;
 }
 
 /* A thread's id has a /proc entry too; the sensor keys on the tgid. */

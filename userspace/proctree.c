@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "flowgraph.h"
+#include "procstat.h"
 #include "proctree.h"
 
 #define to_proc(n) ((struct proc_info *)(n))
@@ -234,19 +235,11 @@ static void scan_one(struct proctree *pt, uint32_t pid)
 {
 	char exe[EXFILMON_PATH_LEN], cmdline[ALERT_CMDLINE_LEN];
 	char path[64], buf[4096], *s;
-	unsigned long long start = 0;
-	unsigned int ppid = 0;
+	struct proc_stat st;
 	struct proc_info *p;
 	int n;
 
-	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
-	if (read_small(path, buf, sizeof(buf)) <= 0)
-		return;
-	/* comm may contain anything, including ") ": parse after the last */
-	s = strrchr(buf, ')');
-	if (!s || sscanf(s + 2, "%*c %u %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-			 "%*u %*u %*d %*d %*d %*d %*d %*d %llu", &ppid,
-			 &start) != 2)
+	if (proc_stat_read(pid, &st))
 		return;
 	p = proctree_get(pt, pid);
 	if (!p) {
@@ -256,9 +249,9 @@ static void scan_one(struct proctree *pt, uint32_t pid)
 		p->pid = pid;
 		hashtab_insert(&pt->by_pid, &p->node);
 	}
-	p->ppid = ppid;
+	p->ppid = st.ppid;
 	p->approx = 1;
-	p->start_ns = start * (1000000000ull / sysconf(_SC_CLK_TCK));
+	p->start_ns = st.start_ticks * (1000000000ull / sysconf(_SC_CLK_TCK));
 	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
 	if (read_small(path, p->comm, sizeof(p->comm)) > 0)
 		p->comm[strcspn(p->comm, "\n")] = '\0';
