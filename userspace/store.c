@@ -1466,50 +1466,85 @@ int store_watch_rm(struct store *st, const char *path)
 	return ret;
 }
 
+/*
+ * Every row of stmt, as row() makes an element of size bytes from it, in
+ * an array that grows by doubling; on failure, drop() undoes the elements
+ * made (NULL: nothing to undo) and what says what failed. stmt is
+ * finalized either way.
+ */
+static int list_rows(struct store *st, sqlite3_stmt *stmt, size_t size,
+		     int (*row)(struct store *, sqlite3_stmt *, void *),
+		     void (*drop)(void *), const char *what, void **out,
+		     size_t *nr)
+{
+	char *list = NULL, *grown;
+	size_t n = 0, cap = 0;
+	int rc, ret = 0;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 8;
+			grown = realloc(list, cap * size);
+			if (!grown) {
+				ret = -ENOMEM;
+				snprintf(st->errmsg, sizeof(st->errmsg),
+					 "failed to list %s: %s", what,
+					 strerror(ENOMEM));
+				goto fail;
+			}
+			list = grown;
+		}
+		ret = row(st, stmt, list + n * size);
+		if (ret)
+			goto fail;
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		ret = store_fail(st, rc, "failed to list %s", what);
+		goto fail;
+	}
+	sqlite3_finalize(stmt);
+	*out = list;
+	*nr = n;
+	return 0;
+
+fail:
+	sqlite3_finalize(stmt);
+	while (drop && n--)
+		drop(list + n * size);
+	free(list);
+	return ret;
+}
+
+static int column_watch(struct store *st, sqlite3_stmt *stmt, void *elem)
+{
+	char **path = elem;
+
+	*path = strdup((const char *)sqlite3_column_text(stmt, 0));
+	if (*path)
+		return 0;
+	snprintf(st->errmsg, sizeof(st->errmsg), "failed to list watches: %s",
+		 strerror(ENOMEM));
+	return -ENOMEM;
+}
+
+static void drop_watch(void *elem)
+{
+	free(*(char **)elem);
+}
+
 int store_watch_list(struct store *st, char ***paths, size_t *nr)
 {
-	char **list = NULL, **grown;
-	size_t n = 0, cap = 0;
 	sqlite3_stmt *stmt;
-	int rc, ret;
+	int ret;
 
 	*paths = NULL;
 	*nr = 0;
 	ret = prepare(st, "SELECT path FROM watches ORDER BY rowid", &stmt);
 	if (ret)
 		return ret;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? 2 * cap : 8;
-			grown = realloc(list, cap * sizeof(*list));
-			if (!grown)
-				goto nomem;
-			list = grown;
-		}
-		list[n] = strdup((const char *)sqlite3_column_text(stmt, 0));
-		if (!list[n])
-			goto nomem;
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		ret = store_fail(st, rc, "failed to list watches");
-		goto fail;
-	}
-	sqlite3_finalize(stmt);
-	*paths = list;
-	*nr = n;
-	return 0;
-
-nomem:
-	ret = -ENOMEM;
-	snprintf(st->errmsg, sizeof(st->errmsg), "failed to list watches: %s",
-		 strerror(ENOMEM));
-fail:
-	sqlite3_finalize(stmt);
-	while (n--)
-		free(list[n]);
-	free(list);
-	return ret;
+	return list_rows(st, stmt, sizeof(**paths), column_watch, drop_watch,
+			 "watches", (void **)paths, nr);
 }
 
 void store_free_watches(char **paths, size_t nr)
@@ -1635,9 +1670,10 @@ int store_override_end(struct store *st, int64_t id, int64_t ended_us,
 	"id, kind, pid, start_ticks, dev, ino, who, addr, port, granted_us," \
 	" granted_uid, until_us, boot_id, ended_us, ended"
 
-static int column_override(struct store *st, sqlite3_stmt *s,
-			   struct store_override *o)
+/* One row of OVERRIDE_COLUMNS into the store_override elem. */
+static int column_override(struct store *st, sqlite3_stmt *s, void *elem)
 {
+	struct store_override *o = elem;
 	const char *kind = (const char *)sqlite3_column_text(s, 1);
 	const char *addr = (const char *)sqlite3_column_text(s, 7);
 	int64_t port = sqlite3_column_int64(s, 8);
@@ -1699,10 +1735,8 @@ int store_override_get(struct store *st, int64_t id,
 int store_override_list(struct store *st, int all,
 			struct store_override **out, size_t *nr)
 {
-	struct store_override *list = NULL, *grown;
-	size_t n = 0, cap = 0;
 	sqlite3_stmt *stmt;
-	int rc, ret;
+	int ret;
 
 	*out = NULL;
 	*nr = 0;
@@ -1712,37 +1746,8 @@ int store_override_list(struct store *st, int all,
 		      " WHERE ended_us = 0 ORDER BY id", &stmt);
 	if (ret)
 		return ret;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		if (n == cap) {
-			cap = cap ? 2 * cap : 4;
-			grown = realloc(list, cap * sizeof(*list));
-			if (!grown) {
-				ret = -ENOMEM;
-				snprintf(st->errmsg, sizeof(st->errmsg),
-					 "failed to list overrides: %s",
-					 strerror(ENOMEM));
-				goto fail;
-			}
-			list = grown;
-		}
-		ret = column_override(st, stmt, &list[n]);
-		if (ret)
-			goto fail;
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		ret = store_fail(st, rc, "failed to list overrides");
-		goto fail;
-	}
-	sqlite3_finalize(stmt);
-	*out = list;
-	*nr = n;
-	return 0;
-
-fail:
-	sqlite3_finalize(stmt);
-	free(list);
-	return ret;
+	return list_rows(st, stmt, sizeof(**out), column_override, NULL,
+			 "overrides", (void **)out, nr);
 }
 
 /*
