@@ -110,7 +110,7 @@ host_tool() {
 	return 1
 }
 for t in bash cat cp mv ln rm split head dd cmp tee tar gzip base64 xxd \
-	 sqlite3 curl openssl gpg gpg-agent nc socat setsid logger \
+	 sqlite3 curl openssl gpg gpg-agent pkill nc socat setsid logger \
 	 rsyslogd dbus-daemon dbus-send dbus-monitor mkfs.ext4; do
 	p=$(host_tool "$t") || continue
 	case $p in
