@@ -23,7 +23,7 @@
 #endif
 
 #define EXFILMON_ABI_MAJOR 3
-#define EXFILMON_ABI_MINOR 2
+#define EXFILMON_ABI_MINOR 3
 
 #define EXFILMON_COMM_LEN 16
 #define EXFILMON_PATH_LEN 256
@@ -583,6 +583,55 @@ struct exfilmon_ioc_table {
 #define EXFILMON_IOC_TABLE_LOOKUP _IOWR(EXFILMON_IOC_MAGIC, 0x0b, \
 				       struct exfilmon_ioc_table)
 
+/*
+ * Prevent mode in the module (since ABI 3.3; docs/prevent.md). POLICY
+ * replaces the whole policy at once: the watches in prevent mode, each
+ * with its threshold, and the internal networks (loopback is always
+ * internal). nr_prevent 0 is detect mode everywhere. The arrays are the
+ * eBPF sensor's map entries: its prevent map's (key, value) pairs and its
+ * internal map's keys.
+ */
+#define EXFILMON_POLICY_WATCH_MAX	4096	/* nr_prevent at most */
+#define EXFILMON_POLICY_NET_MAX		512	/* nr_internal at most */
+#define EXFILMON_ALLOW_MAX		4096	/* overrides at once */
+
+struct exfilmon_prevent_entry {
+	__u32 watch_id;
+	__u32 pad;
+	struct exfilmon_prevent val;
+};
+
+/*
+ * POLICY's one flag: remove every override as well, for a daemon that
+ * starts afresh or stops: an override lives no longer than the daemon
+ * that stored it.
+ */
+#define EXFILMON_POLICY_ALLOW_CLEAR	0x1
+
+struct exfilmon_ioc_policy {
+	__u32 size;
+	__u32 flags;		/* EXFILMON_POLICY_* */
+	__u32 nr_prevent;
+	__u32 nr_internal;
+	__u64 prevent;		/* user pointer: exfilmon_prevent_entry[] */
+	__u64 internal;		/* user pointer: exfilmon_net[] */
+};
+
+/* ALLOW_ADD: add or replace key's override; ALLOW_RM: remove it (-ENOENT) */
+struct exfilmon_ioc_allow {
+	__u32 size;
+	__u32 flags;
+	struct exfilmon_allow_key key;
+	struct exfilmon_allow val;	/* ignored by ALLOW_RM */
+};
+
+#define EXFILMON_IOC_POLICY	_IOW(EXFILMON_IOC_MAGIC, 0x0c, \
+				     struct exfilmon_ioc_policy)
+#define EXFILMON_IOC_ALLOW_ADD	_IOW(EXFILMON_IOC_MAGIC, 0x0d, \
+				     struct exfilmon_ioc_allow)
+#define EXFILMON_IOC_ALLOW_RM	_IOW(EXFILMON_IOC_MAGIC, 0x0e, \
+				     struct exfilmon_ioc_allow)
+
 #define EXFILMON_ABI_ASSERT(type, size) \
 	_Static_assert(sizeof(struct type) == (size), \
 		       "ABI: struct " #type " must be " #size " bytes")
@@ -618,6 +667,9 @@ struct exfilmon_ioc_table {
 	EXFILMON_ABI_ASSERT(exfilmon_read_entry, 64); \
 	EXFILMON_ABI_ASSERT(exfilmon_send_entry, 72); \
 	EXFILMON_ABI_ASSERT(exfilmon_watch_entry, 64); \
-	EXFILMON_ABI_ASSERT(exfilmon_ioc_table, 32)
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_table, 32); \
+	EXFILMON_ABI_ASSERT(exfilmon_prevent_entry, 16); \
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_policy, 32); \
+	EXFILMON_ABI_ASSERT(exfilmon_ioc_allow, 72)
 
 #endif /* EXFILMON_ABI_H */

@@ -2,8 +2,8 @@
 /*
  * /dev/exfilmon: the daemon's one door into the module. read() and poll()
  * drain the record ring; the ioctls of include/exfilmon_abi.h manage the
- * watch table, read, look up and prune the counter tables and report
- * statistics.
+ * watch table, read, look up and prune the counter tables, report
+ * statistics and set prevent mode's policy and overrides.
  * One opener at a time; closing the device changes nothing, so a
  * restarted daemon resumes with the tables as they are.
  */
@@ -279,6 +279,7 @@ static int ioc_set_limits(void __user *uarg)
 	want[EXFILMON_TABLE_WATCHED] = a.max_watch;
 	want[EXFILMON_TABLE_STREAMS] = a.max_streams;
 	want[EXFILMON_TABLE_FLOWS] = a.max_flows;
+	want[EXFILMON_TABLE_BLOCKS] = a.max_sends;
 	for (i = EXFILMON_TABLE_FIRST; i < EXFILMON_TABLES; i++)
 		if (want[i] > exfilmon_tables[i].size)
 			return -EINVAL;
@@ -473,6 +474,29 @@ static int ioc_table(unsigned int cmd, void __user *uarg)
 	return arg_out(uarg, &a, sizeof(a));
 }
 
+/* Prevent mode's policy, whole (docs/prevent.md) */
+static int ioc_policy(void __user *uarg)
+{
+	struct exfilmon_ioc_policy a;
+
+	/* arg_in()'s checks, with the one flag this argument has */
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.size != sizeof(a) || (a.flags & ~EXFILMON_POLICY_ALLOW_CLEAR))
+		return -EINVAL;
+	return exfilmon_prevent_set_policy(&a);
+}
+
+static int ioc_allow(unsigned int cmd, void __user *uarg)
+{
+	struct exfilmon_ioc_allow a;
+	int err = arg_in(&a, sizeof(a), uarg);
+
+	if (err)
+		return err;
+	return exfilmon_prevent_allow(&a, cmd == EXFILMON_IOC_ALLOW_ADD);
+}
+
 static long exfilmon_ioctl(struct file *file, unsigned int cmd,
 			   unsigned long arg)
 {
@@ -501,6 +525,11 @@ static long exfilmon_ioctl(struct file *file, unsigned int cmd,
 	case EXFILMON_IOC_TABLE_DELETE:
 	case EXFILMON_IOC_TABLE_LOOKUP:
 		return ioc_table(cmd, uarg);
+	case EXFILMON_IOC_POLICY:
+		return ioc_policy(uarg);
+	case EXFILMON_IOC_ALLOW_ADD:
+	case EXFILMON_IOC_ALLOW_RM:
+		return ioc_allow(cmd, uarg);
 	default:
 		return -ENOTTY;
 	}

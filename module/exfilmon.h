@@ -8,6 +8,7 @@
 #ifndef EXFILMON_MODULE_H
 #define EXFILMON_MODULE_H
 
+#include <linux/jump_label.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/types.h>
@@ -25,7 +26,7 @@
 
 /* The tables, indexed by EXFILMON_TABLE_* (0 is unused). */
 #define EXFILMON_TABLE_FIRST	EXFILMON_TABLE_PROCS
-#define EXFILMON_TABLES		(EXFILMON_TABLE_FLOWS + 1)
+#define EXFILMON_TABLES		(EXFILMON_TABLE_BLOCKS + 1)
 
 extern struct exfilmon_table exfilmon_tables[EXFILMON_TABLES];
 #define exfilmon_procs		(&exfilmon_tables[EXFILMON_TABLE_PROCS])
@@ -34,6 +35,7 @@ extern struct exfilmon_table exfilmon_tables[EXFILMON_TABLES];
 #define exfilmon_watched	(&exfilmon_tables[EXFILMON_TABLE_WATCHED])
 #define exfilmon_streams	(&exfilmon_tables[EXFILMON_TABLE_STREAMS])
 #define exfilmon_flows		(&exfilmon_tables[EXFILMON_TABLE_FLOWS])
+#define exfilmon_blocks		(&exfilmon_tables[EXFILMON_TABLE_BLOCKS])
 
 /*
  * Lock order. A hook holds at most one table lock of each level, taken
@@ -41,7 +43,8 @@ extern struct exfilmon_table exfilmon_tables[EXFILMON_TABLES];
  *  1. procs;
  *  2. reads (a process taking taint) or flows (one carrying it);
  *  3. streams or watched (the object a carry lands in).
- * sends, and streams or watched outside a carry, are taken alone. So a
+ * sends, blocks, and streams or watched outside a carry, are taken alone
+ * (prevent.c takes procs, then blocks, one after the other). So a
  * process's taint, its (process, object) counter and the object change
  * together, and no figure can run ahead of another.
  */
@@ -103,6 +106,7 @@ int exfilmon_mark_derived(const struct exfilmon_file_key *key,
 			  const struct exfilmon_pkey *writer, u64 now,
 			  struct exfilmon_obj *obj, struct exfilmon_obj *born);
 bool exfilmon_current_opaque(void);
+bool exfilmon_current_exe_key(struct exfilmon_file_key *key);
 
 /* net.c: where a socket write goes, and what a socket read receives */
 #define EXFILMON_SOCK_NONE	0	/* neither watched nor followed */
@@ -115,6 +119,59 @@ int exfilmon_sock_write(struct sock *sk, const void __user *uaddr, u32 ulen,
 			struct exfilmon_file_key *key, u32 *chan,
 			struct exfilmon_dest *dest);
 int exfilmon_sock_read_key(struct sock *sk, struct exfilmon_file_key *key);
+void exfilmon_sock_local(const struct sock *sk, struct exfilmon_dest *l);
+bool exfilmon_dest_is_loopback(const struct exfilmon_dest *d);
+void exfilmon_dest_fold_v4mapped(struct exfilmon_dest *d);
+
+/*
+ * prevent.c: prevent mode's policy, its one decision, the refusals and
+ * the marks of refused TCP sockets (docs/prevent.md). The decision and
+ * the refusals run in task context only; the marks in any context.
+ */
+#define EXFILMON_VERDICT_PASS	0
+#define EXFILMON_VERDICT_REFUSE	1
+
+/* What one refusal says, as bpf/prevent.h's struct refusal. */
+struct exfilmon_refusal {
+	u32 how;			/* EXFILMON_BLOCK_* */
+	u32 op;				/* EXFILMON_OP_* or 0 */
+	u64 bytes;			/* refused, where known */
+	u64 threshold;
+	const struct exfilmon_dest *dest;
+	const struct exfilmon_dest *local;	/* NULL: not known */
+};
+
+/* on while some watch is in prevent mode: every hook's first test */
+DECLARE_STATIC_KEY_FALSE(exfilmon_prevent_key);
+
+static inline bool exfilmon_prevent_enabled(void)
+{
+	return static_branch_unlikely(&exfilmon_prevent_key);
+}
+
+int exfilmon_prevent_init(void);
+void exfilmon_prevent_exit(void);
+int exfilmon_prevent_verdict(const struct exfilmon_proc *p,
+			     const struct exfilmon_dest *d, u64 *threshold);
+bool exfilmon_proc_copy(const struct exfilmon_pkey *pkey,
+			struct exfilmon_proc *out);
+void exfilmon_prevent_refused(const struct exfilmon_pkey *pkey,
+			      const struct exfilmon_proc *p,
+			      const struct exfilmon_refusal *r);
+void exfilmon_sock_mark(const struct sock *sk, const struct exfilmon_pkey *pkey);
+void exfilmon_sock_unmark(const struct sock *sk);
+bool exfilmon_sock_marked(const struct sock *sk, struct exfilmon_pkey *who);
+void exfilmon_sock_state(const struct sock *sk, int oldstate, int newstate);
+void exfilmon_prevent_tcp_send(u32 op, const struct exfilmon_pkey *pkey,
+			       struct sock *sk, const struct exfilmon_dest *d,
+			       u64 n);
+bool exfilmon_send_leaves(const struct sock *sk, u8 proto);
+int exfilmon_prevent_set_policy(const struct exfilmon_ioc_policy *a);
+int exfilmon_prevent_allow(const struct exfilmon_ioc_allow *a, bool add);
+
+/* netfilter.c: the LOCAL_OUT hooks in every network namespace */
+int exfilmon_netfilter_init(void);
+void exfilmon_netfilter_exit(void);
 
 /*
  * flow.c: taint into and out of objects, by the file a syscall used.

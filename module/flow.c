@@ -380,7 +380,15 @@ void exfilmon_write_file(u32 op, struct file *f, u64 n,
 				carry_stream(&pkey, &key, chan, op, n);
 			break;
 		case EXFILMON_SOCK_SEND:
-			if (when & EXFILMON_XFER_EXACT)
+			/*
+			 * prevent mode: a TCP send is refused before its
+			 * data is queued (sendmmsg's entry knows no size)
+			 */
+			if (when & EXFILMON_XFER_STREAM)
+				exfilmon_prevent_tcp_send(op, &pkey, sk, &dest,
+							  n == U64_MAX ? 0 : n);
+			if ((when & EXFILMON_XFER_EXACT) &&
+			    exfilmon_send_leaves(sk, dest.proto))
 				exfilmon_account_send(op, &pkey, &dest, n);
 			break;
 		}

@@ -3,8 +3,9 @@
  * exfilmon's hooks: probes on the raw sys_exit tracepoint (every read,
  * write and send path the eBPF sensor hooks, dispatched by syscall
  * number), on sys_enter for the write family (taint into streams), on
- * io_uring_complete for the same paths through a ring, and on the sched
- * tracepoints for fork, exec and exit.
+ * io_uring_complete for the same paths through a ring, on the sched
+ * tracepoints for fork, exec and exit, and on inet_sock_set_state for
+ * prevent mode's marks.
  *
  * Probes run with preemption disabled: they never sleep or allocate, read
  * user memory only with copy_from_user_nofault(), and take the tables'
@@ -620,6 +621,16 @@ static void probe_exit(void *data, struct task_struct *p)
 	exfilmon_emit(&r, sizeof(r));
 }
 
+/*
+ * A TCP socket changed state: prevent mode's mark of a refused socket
+ * goes with its connection (exfilmon_sock_state()). Softirq too.
+ */
+static void probe_sock_state(void *data, const struct sock *sk,
+			     const int oldstate, const int newstate)
+{
+	exfilmon_sock_state(sk, oldstate, newstate);
+}
+
 struct hook {
 	const char *name;
 	void *probe;
@@ -636,6 +647,7 @@ static struct hook hooks[] = {
 	  .optional = true },
 	{ .name = "sys_enter", .probe = probe_sys_enter },
 	{ .name = "sys_exit", .probe = probe_sys_exit },
+	{ .name = "inet_sock_set_state", .probe = probe_sock_state },
 };
 
 /* The tracepoints' own symbols are not exported; find them by name. */

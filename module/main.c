@@ -5,7 +5,9 @@
  * files, follows that data as taint through pipes, files, sockets and
  * children (docs/flow.md), and counts the bytes tainted processes send,
  * per destination, with the eBPF sensor's semantics, tables and records,
- * and hands them to exfilmond through /dev/exfilmon.
+ * and hands them to exfilmond through /dev/exfilmon. In prevent mode it
+ * also refuses the transfers of a process holding too much watched data
+ * (docs/prevent.md).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -107,6 +109,8 @@ static int __init exfilmon_init(void)
 		[EXFILMON_TABLE_WATCHED] = max_watch,
 		[EXFILMON_TABLE_STREAMS] = max_streams,
 		[EXFILMON_TABLE_FLOWS] = max_flows,
+		/* refusals are (process, destination) pairs, as sends */
+		[EXFILMON_TABLE_BLOCKS] = max_sends,
 	};
 	int err;
 
@@ -119,23 +123,34 @@ static int __init exfilmon_init(void)
 	err = exfilmon_ring_init(ring_kib);
 	if (err)
 		goto out_free_tables;
-	/* the probes need the tables and the ring, and nothing else */
-	err = exfilmon_hooks_init();
+	err = exfilmon_prevent_init();
 	if (err)
 		goto out_free_ring;
+	/* the probes need the tables, the ring and the marks, nothing else */
+	err = exfilmon_hooks_init();
+	if (err)
+		goto out_free_prevent;
+	/* prevent mode's hooks act on what the probes count */
+	err = exfilmon_netfilter_init();
+	if (err)
+		goto out_unregister_hooks;
 	/*
 	 * The device comes last: once it exists it can be opened, and a
 	 * failure after that would free the module under an open file.
 	 */
 	err = exfilmon_chardev_init();
 	if (err)
-		goto out_unregister_hooks;
+		goto out_unregister_netfilter;
 	pr_info("loaded: ABI %u.%u, /dev/exfilmon\n", EXFILMON_ABI_MAJOR,
 		EXFILMON_ABI_MINOR);
 	return 0;
 
+out_unregister_netfilter:
+	exfilmon_netfilter_exit();
 out_unregister_hooks:
 	exfilmon_hooks_exit();
+out_free_prevent:
+	exfilmon_prevent_exit();
 out_free_ring:
 	exfilmon_ring_exit();
 out_free_tables:
@@ -146,7 +161,9 @@ out_free_tables:
 static void __exit exfilmon_exit(void)
 {
 	exfilmon_chardev_exit();
+	exfilmon_netfilter_exit();
 	exfilmon_hooks_exit();
+	exfilmon_prevent_exit();
 	exfilmon_ring_exit();
 	exfilmon_tables_exit();
 }

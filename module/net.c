@@ -54,7 +54,7 @@ static bool sock_is_inet(const struct sock *sk)
 }
 
 /* ::ffff:a.b.c.d is an IPv4 peer; fold it so one host has one key. */
-static void dest_fold_v4mapped(struct exfilmon_dest *d)
+void exfilmon_dest_fold_v4mapped(struct exfilmon_dest *d)
 {
 	static const u8 v4mapped[12] = {
 		[10] = 0xff, [11] = 0xff,
@@ -83,7 +83,7 @@ static void dest_from_sock(const struct sock *sk, struct exfilmon_dest *d)
 		memcpy(d->addr, &sk->sk_v6_daddr, sizeof(d->addr));
 #endif
 	}
-	dest_fold_v4mapped(d);
+	exfilmon_dest_fold_v4mapped(d);
 }
 
 /*
@@ -120,18 +120,38 @@ static void dest_of_send(const struct sock *sk, const void __user *uaddr,
 		memcpy(d->addr, &sin6.sin6_addr, 16);
 		d->port = ntohs(sin6.sin6_port);
 		d->family = EXFILMON_AF_INET6;
-		dest_fold_v4mapped(d);
+		exfilmon_dest_fold_v4mapped(d);
 	}
 }
 
 /* 127.0.0.0/8 and ::1 (v4-mapped addresses are folded already). */
-static bool dest_is_loopback(const struct exfilmon_dest *d)
+bool exfilmon_dest_is_loopback(const struct exfilmon_dest *d)
 {
 	static const u8 v6_loopback[16] = { [15] = 1 };
 
 	if (d->family == EXFILMON_AF_INET)
 		return d->addr[0] == 127;
 	return !memcmp(d->addr, v6_loopback, sizeof(v6_loopback));
+}
+
+/* The local end of sk, as the daemon names a socket to reset. */
+void exfilmon_sock_local(const struct sock *sk, struct exfilmon_dest *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->proto = sk->sk_protocol;
+	l->port = READ_ONCE(sk->sk_num);
+	if (sk->sk_family == AF_INET) {
+		__be32 saddr = READ_ONCE(sk->sk_rcv_saddr);
+
+		l->family = EXFILMON_AF_INET;
+		memcpy(l->addr, &saddr, sizeof(saddr));
+		return;
+	}
+	l->family = EXFILMON_AF_INET6;
+#if IS_ENABLED(CONFIG_IPV6)
+	memcpy(l->addr, &sk->sk_v6_rcv_saddr, sizeof(l->addr));
+#endif
+	exfilmon_dest_fold_v4mapped(l);
 }
 
 /*
@@ -204,7 +224,7 @@ int exfilmon_sock_write(struct sock *sk, const void __user *uaddr, u32 ulen,
 	if (!sock_is_inet(sk))
 		return EXFILMON_SOCK_NONE;
 	dest_of_send(sk, uaddr, ulen, dest);
-	if (!dest_is_loopback(dest))
+	if (!exfilmon_dest_is_loopback(dest))
 		return EXFILMON_SOCK_SEND;
 	sock_v4_addrs(sk, &local, &peer);
 	memcpy(&v4, dest->addr, sizeof(v4));

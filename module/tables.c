@@ -221,6 +221,10 @@ static const struct {
 		"exfilmon_flows", sizeof(struct exfilmon_read_key),
 		sizeof(struct exfilmon_read_entry),
 	},
+	[EXFILMON_TABLE_BLOCKS] = {
+		"exfilmon_blocks", sizeof(struct exfilmon_send_key),
+		sizeof(struct exfilmon_send_entry),
+	},
 };
 
 static struct lock_class_key table_lock_keys[EXFILMON_TABLES];

@@ -176,22 +176,34 @@ bool exfilmon_current_opaque(void)
 {
 	struct exfilmon_watch_entry *e;
 	struct exfilmon_file_key key;
-	struct mm_struct *mm = current->mm;
-	struct file *exe;
 	bool opaque;
 
-	if (!mm)
-		return false;	/* a kernel thread */
-	rcu_read_lock();
-	exe = rcu_dereference(mm->exe_file);
-	if (exe)
-		exfilmon_inode_key(file_inode(exe), &key);
-	rcu_read_unlock();
-	if (!exe || !exfilmon_table_maybe_has(exfilmon_watched, &key))
+	if (!exfilmon_current_exe_key(&key) ||
+	    !exfilmon_table_maybe_has(exfilmon_watched, &key))
 		return false;
 	spin_lock(&exfilmon_watched->lock);
 	e = exfilmon_table_lookup(exfilmon_watched, &key);
 	opaque = e && (e->val.flags & EXFILMON_OBJ_OPAQUE);
 	spin_unlock(&exfilmon_watched->lock);
 	return opaque;
+}
+
+/*
+ * The key of the current process's executable (mm->exe_file, which only
+ * exec and prctl(PR_SET_MM_EXE_FILE) replace, under RCU); false for a
+ * kernel thread.
+ */
+bool exfilmon_current_exe_key(struct exfilmon_file_key *key)
+{
+	struct mm_struct *mm = current->mm;
+	struct file *exe;
+
+	if (!mm)
+		return false;
+	rcu_read_lock();
+	exe = rcu_dereference(mm->exe_file);
+	if (exe)
+		exfilmon_inode_key(file_inode(exe), key);
+	rcu_read_unlock();
+	return exe;
 }

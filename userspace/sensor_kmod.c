@@ -44,12 +44,21 @@ static void free_kmod(struct sensor_kmod *s)
 
 /*
  * An orderly close empties the tables when they were to be kept: the next
- * daemon must not take over what this one already turned into alerts.
+ * daemon must not take over what this one already turned into alerts. It
+ * also ends prevent mode and the overrides, as the eBPF sensor's does by
+ * unpinning its programs and maps: the module outlives the daemon, and
+ * refusing with nobody to reset a connection or to hear of a refusal is
+ * for a daemon that died.
  */
 static void kmod_close(struct sensor *base)
 {
 	struct sensor_kmod *s = to_kmod(base);
+	struct exfilmon_ioc_policy off = {
+		.size = sizeof(off), .flags = EXFILMON_POLICY_ALLOW_CLEAR,
+	};
 
+	if (!base->keep && s->fd >= 0)
+		ioctl(s->fd, EXFILMON_IOC_POLICY, &off);
 	if (s->keep && !base->keep)
 		kmod_reset(s, 1);
 	free_kmod(s);
@@ -93,6 +102,8 @@ static int kmod_reset(struct sensor_kmod *s, int watched)
 		{ EXFILMON_TABLE_READS, sizeof(struct exfilmon_read_entry),
 		  sizeof(struct exfilmon_read_key) },
 		{ EXFILMON_TABLE_SENDS, sizeof(struct exfilmon_send_entry),
+		  sizeof(struct exfilmon_send_key) },
+		{ EXFILMON_TABLE_BLOCKS, sizeof(struct exfilmon_send_entry),
 		  sizeof(struct exfilmon_send_key) },
 		{ EXFILMON_TABLE_PROCS, sizeof(struct exfilmon_proc_entry),
 		  sizeof(struct exfilmon_pkey) },
@@ -191,7 +202,18 @@ static int kmod_open(struct sensor **out, const struct sensor_limits *lim,
 			 "took over the module's tables (%zu entries)" :
 			 "the module's tables are empty", nr);
 	} else {
+		struct exfilmon_ioc_policy clear = {
+			.size = sizeof(clear),
+			.flags = EXFILMON_POLICY_ALLOW_CLEAR,
+		};
+
+		/*
+		 * Detect mode and no override until our policy is set: what
+		 * a daemon that died left is not ours to enforce.
+		 */
 		ret = kmod_reset(s, 1);
+		if (!ret && ioctl(s->fd, EXFILMON_IOC_POLICY, &clear))
+			ret = -errno;
 		if (ret) {
 			snprintf(err, errlen, "failed to clear the module's "
 				 "tables: %s", strerror(-ret));
@@ -477,32 +499,54 @@ static int kmod_check(struct sensor *base, const struct exfilmon_file_key *keys,
 }
 
 /*
- * The module refuses nothing yet: its netfilter hook is the next part of
- * issue 8. Detect mode needs nothing of it.
+ * Prevent mode (docs/prevent.md "The kernel module"): the module takes the
+ * whole policy in one ioctl, in the eBPF sensor's map entries, and
+ * switches it in at once.
  */
 static int kmod_policy(struct sensor *base, const struct sensor_policy *p)
 {
-	if (!p->nr_prevent)
-		return 0;
-	snprintf(base->note, sizeof(base->note),
-		 "exfilmon.ko has no prevent mode yet");
-	return -EOPNOTSUPP;
+	struct exfilmon_ioc_policy a = {
+		.size = sizeof(a),
+		.nr_prevent = p->nr_prevent,
+		.nr_internal = p->nr_internal,
+		.internal = (uintptr_t)p->internal,
+	};
+	struct exfilmon_prevent_entry *w = NULL;
+	size_t i;
+	int ret = 0;
+
+	if (p->nr_prevent > EXFILMON_POLICY_WATCH_MAX ||
+	    p->nr_internal > EXFILMON_POLICY_NET_MAX)
+		return -E2BIG;
+	if (p->nr_prevent) {
+		w = calloc(p->nr_prevent, sizeof(*w));
+		if (!w)
+			return -ENOMEM;
+	}
+	for (i = 0; i < p->nr_prevent; i++) {
+		w[i].watch_id = p->prevent_ids[i];
+		w[i].val.threshold = p->threshold;
+	}
+	a.prevent = (uintptr_t)w;
+	if (ioctl(to_kmod(base)->fd, EXFILMON_IOC_POLICY, &a))
+		ret = -errno;
+	free(w);
+	return ret;
 }
 
 static int kmod_allow(struct sensor *base, const struct exfilmon_allow_key *k,
 		      const struct exfilmon_allow *v)
 {
-	return -EOPNOTSUPP;
+	struct exfilmon_ioc_allow a = { .size = sizeof(a), .key = *k };
+
+	if (v)
+		a.val = *v;
+	return ioctl(to_kmod(base)->fd, v ? EXFILMON_IOC_ALLOW_ADD :
+		     EXFILMON_IOC_ALLOW_RM, &a) ? -errno : 0;
 }
 
-static int kmod_for_each_block(struct sensor *base,
-			       int (*fn)(void *ctx,
-					 const struct exfilmon_send_key *k,
-					 const struct exfilmon_count *c),
-			       void *ctx)
-{
-	return 0;	/* it refuses nothing: no refusal to walk */
-}
+KMOD_FOR_EACH(block, EXFILMON_TABLE_BLOCKS, struct exfilmon_send_entry,
+	      struct exfilmon_send_key, struct exfilmon_count)
 
 const struct sensor_ops sensor_kmod_ops = {
 	.kind = "kmod",

@@ -164,8 +164,6 @@ static int world_up(struct __test_metadata *_metadata, struct world *e,
 
 	if (geteuid())
 		SKIP(return 1, "exfilmond needs root");
-	if (e->mode && !strcmp(sensor_under_test(), "kmod"))
-		SKIP(return 1, "exfilmon.ko has no prevent mode yet (issue 8)");
 	if (e->mode)
 		snprintf(policy, sizeof(policy), "[policy]\nmode = %s\n\n",
 			 e->mode);

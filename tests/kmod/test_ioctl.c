@@ -385,7 +385,7 @@ TEST_F(dev, unknown_table_is_einval)
 	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_DELETE, &t));
 	EXPECT_EQ(EINVAL, errno);
 	/* the first number past the last table */
-	t.table = EXFILMON_TABLE_FLOWS + 1;
+	t.table = EXFILMON_TABLE_BLOCKS + 1;
 	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_READ, &t));
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_TABLE_DELETE, &t));
@@ -854,6 +854,107 @@ TEST_F(dev, short_read_buffer_is_einval)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+/*
+ * Prevent mode's policy (ABI 3.3) is checked whole before it replaces the
+ * old one, and overrides one by one; each bad input has its errno. What is
+ * set here names a watch id and a destination nobody uses, and is taken
+ * out again: detect mode everywhere, as a daemon's absence leaves it.
+ */
+TEST_F(dev, policy_and_allow_of_bad_input_are_refused)
+{
+	struct exfilmon_prevent_entry w[2] = {
+		{ .watch_id = TEST_WATCH_ID, .val.threshold = 1 },
+		{ .watch_id = TEST_WATCH_ID, .val.threshold = 2 },
+	};
+	struct exfilmon_net n = { .prefixlen = 129 };
+	struct exfilmon_ioc_policy p = {
+		.size = sizeof(p), .nr_prevent = 2, .prevent = (uintptr_t)w,
+	};
+	struct exfilmon_ioc_allow a = { .size = sizeof(a) };
+	__u32 i;
+
+	NEED_DEV();
+
+	/* the same watch twice */
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_POLICY, &p));
+	EXPECT_EQ(EINVAL, errno);
+	p.nr_prevent = EXFILMON_POLICY_WATCH_MAX + 1;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_POLICY, &p));
+	EXPECT_EQ(E2BIG, errno);
+	p.nr_prevent = 1;
+	w[0].pad = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_POLICY, &p));
+	EXPECT_EQ(EINVAL, errno);
+	w[0].pad = 0;
+	p.nr_internal = 1;
+	p.internal = (uintptr_t)&n;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_POLICY, &p));
+	EXPECT_EQ(EINVAL, errno);
+	n.prefixlen = 96 + 8;
+	n.pad = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_POLICY, &p));
+	EXPECT_EQ(EINVAL, errno);
+	n.pad = 0;
+	p.nr_internal = EXFILMON_POLICY_NET_MAX + 1;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_POLICY, &p));
+	EXPECT_EQ(E2BIG, errno);
+	p.nr_internal = 1;
+	p.internal = (uintptr_t)BAD_PTR;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_POLICY, &p));
+	EXPECT_EQ(EFAULT, errno);
+	p.internal = (uintptr_t)&n;
+	p.flags = EXFILMON_POLICY_ALLOW_CLEAR << 1;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_POLICY, &p));
+	EXPECT_EQ(EINVAL, errno);
+	p.flags = 0;
+	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_POLICY, &p));
+	/* and off again, with whatever overrides a daemon left */
+	memset(&p, 0, sizeof(p));
+	p.size = sizeof(p);
+	p.flags = EXFILMON_POLICY_ALLOW_CLEAR;
+	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_POLICY, &p));
+
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_ALLOW_ADD, &a));
+	EXPECT_EQ(EINVAL, errno);	/* no kind */
+	a.key.kind = EXFILMON_ALLOW_PID;
+	a.key.id[0] = 0x7e57;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_ALLOW_ADD, &a));
+	EXPECT_EQ(EINVAL, errno);	/* no family */
+	a.key.dest.family = EXFILMON_AF_INET;
+	a.key.dest.proto = EXFILMON_PROTO_TCP;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_ALLOW_ADD, &a));
+	EXPECT_EQ(EINVAL, errno);	/* proto is always 0 */
+	a.key.dest.proto = 0;
+	a.key.dest.addr[4] = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_ALLOW_ADD, &a));
+	EXPECT_EQ(EINVAL, errno);	/* IPv4 in 4 bytes */
+	a.key.dest.addr[4] = 0;
+	a.key.dest.addr[0] = 192;
+	a.key.dest.addr[3] = 1;
+	a.val.until_ns = 1;
+	a.size = sizeof(a) - 8;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_ALLOW_ADD, &a));
+	EXPECT_EQ(EINVAL, errno);
+	a.size = sizeof(a);
+	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_ALLOW_ADD, &a));
+	EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_ALLOW_RM, &a));
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_ALLOW_RM, &a));
+	EXPECT_EQ(ENOENT, errno);
+	/* the table is bounded: one past the bound is refused */
+	for (i = 0; i < EXFILMON_ALLOW_MAX; i++) {
+		a.key.id[1] = i;
+		ASSERT_EQ(0, ioctl(self->fd, EXFILMON_IOC_ALLOW_ADD, &a))
+			TH_LOG("override %u: %s", i, strerror(errno));
+	}
+	a.key.id[1] = i;
+	EXPECT_EQ(-1, ioctl(self->fd, EXFILMON_IOC_ALLOW_ADD, &a));
+	EXPECT_EQ(E2BIG, errno);
+	for (i = 0; i < EXFILMON_ALLOW_MAX; i++) {
+		a.key.id[1] = i;
+		EXPECT_EQ(0, ioctl(self->fd, EXFILMON_IOC_ALLOW_RM, &a));
+	}
+}
+
 /* Random commands, sizes and pointers for a few seconds: nothing breaks. */
 TEST_F(dev, random_barrage_leaves_the_module_working)
 {
@@ -895,8 +996,9 @@ TEST_F(dev, random_barrage_leaves_the_module_working)
 			*(__u32 *)(page + 4) = 0;
 			break;
 		}
-		/* never add random watches: keep the tables sane */
-		if (nr == 0x01 || nr == 0x06 || nr == 0x08 || nr == 0x0a)
+		/* never add random watches or policies: keep the tables sane */
+		if (nr == 0x01 || nr == 0x06 || nr == 0x08 || nr == 0x0a ||
+		    nr == 0x0c || nr == 0x0d)
 			continue;
 		ioctl(self->fd, cmd, arg);
 		n++;
