@@ -819,6 +819,7 @@ TEST_F_TIMEOUT(identity, disguised_thieves_are_alerted_under_the_kernels_names,
 {
 	struct world *e = &self->e;
 	char port[8], exe[PATH_MAX], comm[32], now[32], run_path[PATH_MAX];
+	char ours[32];
 	struct json_object *a;
 	int go[2], status, i, k;
 	struct sink sink;
@@ -826,6 +827,7 @@ TEST_F_TIMEOUT(identity, disguised_thieves_are_alerted_under_the_kernels_names,
 
 	if (_metadata->skip)
 		return;	/* skipped in the setup */
+	proc_text(getpid(), "comm", ours, sizeof(ours));
 
 	snprintf(port, sizeof(port), "%d", THEFT_PORT);
 	for (k = 0; k < MAX_DBS; k++) {
@@ -855,15 +857,20 @@ TEST_F_TIMEOUT(identity, disguised_thieves_are_alerted_under_the_kernels_names,
 					THEFT_PORT, &sink));
 		pid = thief_start(run_path, argv, go);
 		ASSERT_LT(0, pid);
-		/* exec'd, waiting for the go: the kernel's names now */
+		/*
+		 * exec'd, waiting for the go: the kernel's names now. The
+		 * exec sets the exe link before the name (begin_new_exec()),
+		 * so wait for both: until then the child has our name.
+		 */
 		for (i = 0; i < 100; i++) {
 			proc_text(pid, "exe", exe, sizeof(exe));
-			if (!strcmp(exe, d->copy ? self->copy : self->thief))
+			proc_text(pid, "comm", comm, sizeof(comm));
+			if (!strcmp(exe, d->copy ? self->copy : self->thief) &&
+			    strcmp(comm, ours))
 				break;
 			usleep(50000);
 		}
 		ASSERT_STREQ(d->copy ? self->copy : self->thief, exe);
-		proc_text(pid, "comm", comm, sizeof(comm));
 		/* the kernel names a process by the file name exec'd */
 		EXPECT_STREQ(d->how[0] ? d->how : "thief", comm);
 		ASSERT_EQ(1, write(go[1], "g", 1));
