@@ -42,6 +42,16 @@ static void free_kmod(struct sensor_kmod *s)
 	free(s);
 }
 
+/* Detect mode everywhere and no override: an empty policy, 0 or -errno. */
+static int kmod_policy_clear(struct sensor_kmod *s)
+{
+	struct exfilmon_ioc_policy off = {
+		.size = sizeof(off), .flags = EXFILMON_POLICY_ALLOW_CLEAR,
+	};
+
+	return ioctl(s->fd, EXFILMON_IOC_POLICY, &off) ? -errno : 0;
+}
+
 /*
  * An orderly close empties the tables when they were to be kept: the next
  * daemon must not take over what this one already turned into alerts. It
@@ -53,12 +63,9 @@ static void free_kmod(struct sensor_kmod *s)
 static void kmod_close(struct sensor *base)
 {
 	struct sensor_kmod *s = to_kmod(base);
-	struct exfilmon_ioc_policy off = {
-		.size = sizeof(off), .flags = EXFILMON_POLICY_ALLOW_CLEAR,
-	};
 
 	if (!base->keep && s->fd >= 0)
-		ioctl(s->fd, EXFILMON_IOC_POLICY, &off);
+		kmod_policy_clear(s);
 	if (s->keep && !base->keep)
 		kmod_reset(s, 1);
 	free_kmod(s);
@@ -202,18 +209,13 @@ static int kmod_open(struct sensor **out, const struct sensor_limits *lim,
 			 "took over the module's tables (%zu entries)" :
 			 "the module's tables are empty", nr);
 	} else {
-		struct exfilmon_ioc_policy clear = {
-			.size = sizeof(clear),
-			.flags = EXFILMON_POLICY_ALLOW_CLEAR,
-		};
-
 		/*
 		 * Detect mode and no override until our policy is set: what
 		 * a daemon that died left is not ours to enforce.
 		 */
 		ret = kmod_reset(s, 1);
-		if (!ret && ioctl(s->fd, EXFILMON_IOC_POLICY, &clear))
-			ret = -errno;
+		if (!ret)
+			ret = kmod_policy_clear(s);
 		if (ret) {
 			snprintf(err, errlen, "failed to clear the module's "
 				 "tables: %s", strerror(-ret));
