@@ -64,6 +64,15 @@ else
 		2>&1 | tee "$logdir/bench.summary"
 fi
 
+# CI keeps only the tail of this output: name every failed test here, next
+# to the totals, so that no failure is anonymous. A program's "# === NAME"
+# line comes before its results, in the guests' prefixed lines too.
+for part in host host-stress host-sanitized vm bench; do
+	awk -v part="$part" '/# === /{ prog = $NF }
+		/not ok / { sub(/^#? */, ""); print "# failed: " part ": " prog ": " $0 }' \
+		"$logdir/$part.summary" 2>/dev/null
+done | head -n 40
+
 pass=0 fail=0 skip=0
 for part in host host-stress host-sanitized vm bench; do
 	set -- $(totals_of --end "$logdir/$part.summary")
