@@ -16,7 +16,9 @@ mkdir -p "$logdir"
 . "$(dirname "$0")/../scripts/totals.sh"
 
 echo "# ==== host: $(uname -r)"
+t0=$(date +%s)
 tests/run.sh "$build" | tee "$logdir/host.summary"
+echo "# host took $(($(date +%s) - t0)) s"
 # The flood (docs/stress.md), 5 s of it, on the host only: under TCG the
 # same program took 253 s, and it reads the eBPF sensor's maps, so the
 # module's suite could only skip it. `make stress` runs the 60 s one.
@@ -51,7 +53,9 @@ if [ "${EXFILMON_SKIP_VM:-0}" = 1 ]; then
 	echo "# vmcheck skipped: EXFILMON_SKIP_VM=1"
 	echo "0 passed, 0 failed, 0 skipped" >"$logdir/vm.summary"
 else
+	t0=$(date +%s)
 	scripts/vm/vmcheck.sh "$build" 2>&1 | tee "$logdir/vm.summary"
+	echo "# VM guests took $(($(date +%s) - t0)) s"
 fi
 
 echo "# ==== make bench BENCH_QUICK=1: does every benchmark run?"
@@ -60,8 +64,10 @@ if [ "${EXFILMON_SKIP_BENCH:-0}" = 1 ]; then
 	echo "# bench skipped: EXFILMON_SKIP_BENCH=1"
 	echo "0 passed, 0 failed, 0 skipped" >"$logdir/bench.summary"
 else
+	t0=$(date +%s)
 	${MAKE:-make} --no-print-directory BUILD="$build" bench BENCH_QUICK=1 \
 		2>&1 | tee "$logdir/bench.summary"
+	echo "# bench took $(($(date +%s) - t0)) s"
 fi
 
 # CI keeps only the tail of this output: name every failed test here, next
