@@ -13,6 +13,24 @@ pass=0 fail=0 skip=0
 logdir=$build/tests/logs
 mkdir -p "$logdir"
 
+# What a killed earlier run left behind would change this one: its pinned
+# sensors stay attached and keep counting, in prevent mode refusing, for
+# inodes that new files in /tmp may reuse; its test hosts keep their
+# addresses. With no exfilmond running, no test pin is in use; a test
+# host's namespace names the pid of the test that made it (tests/lib).
+if ! pgrep -x exfilmond >/dev/null; then
+	for d in /sys/fs/bpf/exfilmon-test-*; do
+		[ -d "$d" ] || continue
+		echo "# removed a killed run's pins: $d"
+		rm -rf "$d"
+	done
+fi
+for ns in $(ip netns list 2>/dev/null | sed -n 's/^\(exfilt\([0-9]*\)-[0-9]*\).*/\1 \2/p' |
+	    while read -r n p; do [ -d /proc/"$p" ] || echo "$n"; done); do
+	echo "# removed a killed run's test host: $ns"
+	ip netns del "$ns"
+done
+
 for t in "$build"/tests/unit/test_* "$build"/tests/sensor/test_* \
 	 "$build"/tests/e2e/test_* "$build"/tests/kmod/test_*; do
 	[ -x "$t" ] || continue
