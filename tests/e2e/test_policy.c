@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -365,27 +366,51 @@ TEST_F(policy, an_override_is_stored_shown_kept_and_revoked)
 	free(r);
 }
 
+/* sleep until ms milliseconds after t0 (CLOCK_MONOTONIC) */
+static void sleep_until(const struct timespec *t0, long ms)
+{
+	struct timespec t = {
+		.tv_sec = t0->tv_sec + ms / 1000,
+		.tv_nsec = t0->tv_nsec + ms % 1000 * 1000000L,
+	};
+
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL))
+		;
+}
+
+/*
+ * Each check is timed from just before the grant, not from the last one:
+ * under qemu each exfilctl takes a good part of a second, and a chain of
+ * relative sleeps drifted towards the end of the override.
+ */
 TEST_F(policy, an_override_expires_on_time)
 {
 	struct cmd_result *r = malloc(sizeof(*r));
 	char pid[16], sql[256];
 	const char *args[] = { "allow", "--pid", pid, "--dest",
-			       "198.18.0.9", "--for", "2s", NULL };
+			       "198.18.0.9", "--for", "6s", NULL };
+	struct timespec t0;
 
 	if (_metadata->skip)
 		return;
 	ASSERT_NE(NULL, r);
 	snprintf(pid, sizeof(pid), "%d", self->target);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ASSERT_EQ(0, ctl(r, (uid_t)-1, self->sock, args));
 	ASSERT_EQ(0, r->status) TH_LOG("%s", r->err);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM overrides WHERE"
 		 " kind = 'pid' AND pid = %d AND start_ticks > 0 AND"
 		 " ended_us = 0", self->target);
 	EXPECT_EQ(1, sql_int(self->sock, sql));
-	usleep(1000 * 1000);
+	/* a tick (once a second) later, still in force */
+	sleep_until(&t0, 2000);
 	EXPECT_EQ(1, prevent_status(self->sock, "overrides", NULL, 0));
-	/* 2 s, and the daemon's tick once a second */
-	usleep(2500 * 1000);
+	/* its 6 s, the daemon's tick, and slack */
+	sleep_until(&t0, 8500);
 	EXPECT_EQ(0, prevent_status(self->sock, "overrides", NULL, 0));
 	EXPECT_EQ(1, sql_int(self->sock, "SELECT count(*) FROM overrides WHERE"
 			     " ended = 'expired' AND ended_us >= until_us"
