@@ -70,17 +70,26 @@ else
 	echo "# bench took $(($(date +%s) - t0)) s"
 fi
 
+parts="host host-stress host-sanitized vm bench"
+
 # CI keeps only the tail of this output: name every failed test here, next
 # to the totals, so that no failure is anonymous. A program's "# === NAME"
-# line comes before its results, in the guests' prefixed lines too.
-for part in host host-stress host-sanitized vm bench; do
-	awk -v part="$part" '/# === /{ prog = $NF }
-		/not ok / { sub(/^#? */, ""); print "# failed: " part ": " prog ": " $0 }' \
-		"$logdir/$part.summary" 2>/dev/null
+# line comes before its results. The two guests' lines interleave, each
+# with its "[kernel] sensor: " prefix before the "#": a program is known
+# by the prefix it was named under, and a line of no program names none.
+for part in $parts; do
+	awk -v part="$part" '
+		{ i = index($0, "#"); pre = i ? substr($0, 1, i - 1) : "\001" }
+		/# === / { prog[pre] = $NF }
+		/not ok / {
+			name = (pre in prog) ? prog[pre] ": " : ""
+			sub(/^#? */, "")
+			print "# failed: " part ": " name $0
+		}' "$logdir/$part.summary" 2>/dev/null
 done | head -n 40
 
 pass=0 fail=0 skip=0
-for part in host host-stress host-sanitized vm bench; do
+for part in $parts; do
 	set -- $(totals_of --end "$logdir/$part.summary")
 	if [ $# -ne 3 ]; then
 		echo "not ok $part: no totals (see above)"
