@@ -8,6 +8,7 @@
  * value and the reason. Whether the kernel then lets traffic through is
  * tests/e2e/test_prevent.c's.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -378,7 +379,8 @@ static void sleep_until(const struct timespec *t0, long ms)
 		t.tv_sec++;
 		t.tv_nsec -= 1000000000L;
 	}
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL))
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) ==
+	       EINTR)
 		;
 }
 
