@@ -1068,25 +1068,29 @@ int prevent_egress(struct __sk_buff *skb)
 	return 0;
 }
 
-/* in_softirq() counts these */
+/*
+ * in_softirq() reads what these two set. The skeleton attaches programs
+ * in the order of their sections in the object, which is their order
+ * here: exit first, so that no softirq is seen to begin whose end could
+ * go unseen.
+ */
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(prevent_softirq_exit, unsigned int vec_nr)
+{
+	__u32 zero = 0, *n = bpf_map_lookup_elem(&softirqs, &zero);
+
+	if (n)
+		*n = 0;
+	return 0;
+}
+
 SEC("tp_btf/softirq_entry")
 int BPF_PROG(prevent_softirq_entry, unsigned int vec_nr)
 {
 	__u32 zero = 0, *n = bpf_map_lookup_elem(&softirqs, &zero);
 
 	if (n)
-		*n += 1;
-	return 0;
-}
-
-SEC("tp_btf/softirq_exit")
-int BPF_PROG(prevent_softirq_exit, unsigned int vec_nr)
-{
-	__u32 zero = 0, *n = bpf_map_lookup_elem(&softirqs, &zero);
-
-	/* one that began before we were attached ends at 0 */
-	if (n && *n)
-		*n -= 1;
+		*n = 1;
 	return 0;
 }
 

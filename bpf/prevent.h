@@ -75,12 +75,22 @@ struct {
 } marked SEC(".maps");
 
 /*
- * Softirqs being served on this CPU. The egress hook runs in softirq
- * context too (TCP retransmits and ACK-clocked sends, timers), where
- * current is whatever task was interrupted: only in task context is
- * current the sender. The kernel's preempt count says so, but it is a
- * per-CPU variable, and this kernel (no CONFIG_KALLSYMS_ALL) cannot
- * resolve per-CPU ksyms; the softirq tracepoints can count instead.
+ * Whether this CPU is serving a softirq (1) or not (0). The egress hook
+ * runs in softirq context too (TCP retransmits and ACK-clocked sends,
+ * timers), where current is whatever task was interrupted: only in task
+ * context is current the sender. The kernel's preempt count says so, but
+ * it is a per-CPU variable, and this kernel (no CONFIG_KALLSYMS_ALL)
+ * cannot resolve per-CPU ksyms; the softirq tracepoints tell instead.
+ *
+ * A flag, set at softirq_entry and cleared at softirq_exit, not a count:
+ * softirqs never nest on one CPU (__do_softirq() runs with SOFTIRQ_OFFSET
+ * in the preempt count, and irq_exit() starts none while in_interrupt()),
+ * so each exit ends the only one. A count was left above 0 for good when
+ * a softirq began after softirq_entry's program was attached and ended
+ * before softirq_exit's was (measured: 2 loads in 40 on this host), and
+ * that CPU then let every tainted task's UDP send through. The exit
+ * program is also attached first (its place in exfilmon.bpf.c), so no
+ * flag is left set at all; a flag would heal at that CPU's next exit.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

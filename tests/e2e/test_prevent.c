@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <poll.h>
+#include <sched.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -26,6 +27,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "kselftest_harness.h"
 #include "customers.h"
 #include "daemon_run.h"
@@ -493,6 +495,108 @@ TEST_F_TIMEOUT(prevent, connected_udp_socket_is_refused_on_its_next_send, TIMEOU
 	/* only the 5 bytes sent before the theft */
 	EXPECT_EQ(5, sink_wait(&sk));
 	expect_blocked(_metadata, e, e->th.remote4, 1, 0);
+}
+
+/*
+ * The eBPF egress hook takes current for the sender only outside softirqs,
+ * which it tells per CPU from the softirq tracepoints (bpf/prevent.h). A
+ * CPU once wrongly left "in a softirq" let every connected UDP send of a
+ * tainted task through. Here each CPU is left so (the pinned map set to 2,
+ * as a count that missed two ends would be), must heal at its next
+ * softirq (a loopback datagram raises one there), and must then refuse a
+ * thief that runs on it.
+ */
+static void softirq_flags_set(struct __test_metadata *_metadata,
+			      struct world *e, __u32 v)
+{
+	char path[256];
+	__u32 zero = 0, *vals;
+	int fd, i, n = libbpf_num_possible_cpus();
+
+	ASSERT_LT(0, n);
+	snprintf(path, sizeof(path), "%s/softirqs", daemon_pin_dir(e->daemon));
+	fd = bpf_obj_get(path);
+	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+	/* a per-CPU array's value: one 8-byte slot per possible CPU */
+	vals = calloc(n, 8);
+	ASSERT_NE(NULL, vals);
+	for (i = 0; i < n; i++)
+		vals[i * 2] = v;
+	EXPECT_EQ(0, bpf_map_update_elem(fd, &zero, vals, BPF_ANY));
+	free(vals);
+	close(fd);
+}
+
+/* This CPU's flag, once a softirq has run here: 0 when healed, or -1. */
+static int softirq_flag_healed(struct world *e, int cpu)
+{
+	char path[256];
+	__u32 zero = 0, *vals;
+	int fd, i, r = -1, n = libbpf_num_possible_cpus();
+
+	snprintf(path, sizeof(path), "%s/softirqs", daemon_pin_dir(e->daemon));
+	fd = bpf_obj_get(path);
+	vals = n > cpu ? calloc(n, 8) : NULL;
+	for (i = 0; fd >= 0 && vals && r && i < 200; i++) {
+		int s = dial(AF_INET, SOCK_DGRAM, "127.0.0.1", 9);
+
+		if (s >= 0) {
+			send(s, "tick", 4, 0);
+			close(s);
+		}
+		if (!bpf_map_lookup_elem(fd, &zero, vals) && !vals[cpu * 2])
+			r = 0;
+		else
+			usleep(10000);
+	}
+	free(vals);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+TEST_F_TIMEOUT(prevent, connected_udp_is_refused_on_every_cpu, TIMEOUT_S)
+{
+	struct world *e = &self->e;
+	cpu_set_t all, one;
+	int cpu, tried = 0;
+
+	WORLD_UP("prevent", "10.0.0.0/8");
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(all), &all));
+	if (!strcmp(sensor_under_test(), "bpf"))
+		softirq_flags_set(_metadata, e, 2);
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		struct early x = { .type = SOCK_DGRAM };
+		struct thief t;
+		struct sink sk;
+
+		if (!CPU_ISSET(cpu, &all))
+			continue;
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+		if (!strcmp(sensor_under_test(), "bpf"))
+			EXPECT_EQ(0, softirq_flag_healed(e, cpu)) {
+				TH_LOG("CPU %d still counts as in a softirq",
+				       cpu);
+			}
+		/* the thief, forked here, runs on this CPU only */
+		ASSERT_EQ(0, sink_start(&e->th, AF_INET, SOCK_DGRAM, PORT,
+					&sk));
+		ASSERT_EQ(0, thief_start(&t, e, 0, early_step, &x));
+		ASSERT_EQ(0, thief_said(&t));
+		ASSERT_EQ(0, thief_step(&t));
+		ASSERT_EQ(0, thief_step(&t));
+		EXPECT_EQ(EPERM, thief_step(&t)) {
+			TH_LOG("a connected UDP send on CPU %d went out", cpu);
+		}
+		thief_end(&t);
+		/* its "hello" from before the theft, and nothing after */
+		EXPECT_EQ(5, sink_wait(&sk));
+		tried++;
+	}
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(all), &all));
+	EXPECT_LE(1, tried);
 }
 
 /*
