@@ -18,7 +18,14 @@ mkdir -p "$logdir"
 # inodes that new files in /tmp may reuse; its test hosts keep their
 # addresses. With no exfilmond running, no test pin is in use; a test
 # host's namespace names the pid of the test that made it (tests/lib).
-if ! pgrep -x exfilmond >/dev/null; then
+# (/proc read directly: the guests' busybox has no pgrep)
+daemon_running() {
+	for c in /proc/[0-9]*/comm; do
+		[ "$(cat "$c" 2>/dev/null)" = exfilmond ] && return 0
+	done
+	return 1
+}
+if ! daemon_running; then
 	for d in /sys/fs/bpf/exfilmon-test-*; do
 		[ -d "$d" ] || continue
 		echo "# removed a killed run's pins: $d"
