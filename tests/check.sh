@@ -77,6 +77,8 @@ parts="host host-stress host-sanitized vm bench"
 # line comes before its results. The two guests' lines interleave, each
 # with its "[kernel] sensor: " prefix before the "#": a program is known
 # by the prefix it was named under, and a line of no program names none.
+# Each failed program's "why:" lines (tests/run.sh) follow, with the
+# harness's FILE.c:LINE of every failed expectation.
 for part in $parts; do
 	awk -v part="$part" '
 		{ i = index($0, "#"); pre = i ? substr($0, 1, i - 1) : "\001" }
@@ -85,6 +87,10 @@ for part in $parts; do
 			name = (pre in prog) ? prog[pre] ": " : ""
 			sub(/^#? */, "")
 			print "# failed: " part ": " name $0
+		}
+		/#   why: / {
+			sub(/^.*#   why: # /, "")
+			print "#     " pre $0
 		}' "$logdir/$part.summary" 2>/dev/null
 done | head -n 40
 

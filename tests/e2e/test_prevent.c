@@ -338,7 +338,10 @@ static void expect_blocked(struct __test_metadata *_metadata, struct world *e,
 	EXPECT_STREQ(host, str(a, "host"));
 	EXPECT_STREQ("blocked", str(a, "action"));
 	EXPECT_LE(1, num(a, "refused"));
-	EXPECT_EQ(left, num(a, "bytes_sent"));
+	EXPECT_EQ(left, num(a, "bytes_sent")) {
+		TH_LOG("alert: %s", json_object_to_json_string(a));
+		run("tail -n 40 %s >&2", e->log);
+	}
 	/* the journal line: who was stopped, to where, why */
 	EXPECT_EQ(0, run("grep -q 'prevented: pid .* to \\[\\?%s\\]\\?:%d/' %s",
 			 host, PORT, e->log)) {
