@@ -135,6 +135,7 @@ static __noinline void write_file(struct exfilmon_proc *p,
 {
 	struct exfilmon_file_key key;
 	struct exfilmon_dest dest = {};
+	bool refused = false;
 	struct sock *sk;
 	__u32 mode;
 
@@ -190,14 +191,17 @@ static __noinline void write_file(struct exfilmon_proc *p,
 	}
 	/* prevent mode: a TCP send is refused before its data is queued */
 	if (x->when & XFER_STREAM)
-		prevent_tcp_send(p, pkey, sk, &dest, x);
+		refused = prevent_tcp_send(p, pkey, sk, &dest, x);
 	/*
 	 * Bytes queued on a refused socket never leave: not sent. Nor on a
 	 * TCP socket closed by now: the daemon's reset of a refused one
 	 * (tcp_abort(), which purges the queue) may come before this exit,
-	 * and the mark goes with it.
+	 * and the mark goes with it. A refusal just made here (io_uring's
+	 * completion) is not read back from the marks: the reset may drop
+	 * the mark in inet_sock_set_state a moment before it stores
+	 * TCP_CLOSE, and a completion between the two saw neither.
 	 */
-	if ((x->when & XFER_EXACT) && !sock_marked(sk) &&
+	if ((x->when & XFER_EXACT) && !refused && !sock_marked(sk) &&
 	    !(dest.proto == EXFILMON_PROTO_TCP && tcp_closed(sk)))
 		account_send(x->op, p, pkey, &dest, x->n);
 }
