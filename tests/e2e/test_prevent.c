@@ -509,17 +509,30 @@ TEST_F_TIMEOUT(prevent, connected_udp_socket_is_refused_on_its_next_send, TIMEOU
  * softirq (a loopback datagram raises one there), and must then refuse a
  * thief that runs on it.
  */
+
+/* The daemon's pinned object name (a map, or link_PROG): an fd, or -1. */
+static int pin_open(struct world *e, const char *name)
+{
+	const char *pins = daemon_pin_dir(e->daemon);
+	char path[256];
+
+	if (!pins) {
+		errno = ENOENT;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", pins, name);
+	return bpf_obj_get(path);
+}
+
 static void softirq_flags_set(struct __test_metadata *_metadata,
 			      struct world *e, __u32 v)
 {
-	char path[256];
 	__u32 zero = 0, *vals;
 	int fd, i, n = libbpf_num_possible_cpus();
 
 	ASSERT_LT(0, n);
-	snprintf(path, sizeof(path), "%s/softirqs", daemon_pin_dir(e->daemon));
-	fd = bpf_obj_get(path);
-	ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+	fd = pin_open(e, "softirqs");
+	ASSERT_LE(0, fd) TH_LOG("softirqs: %s", strerror(errno));
 	/* a per-CPU array's value: one 8-byte slot per possible CPU */
 	vals = calloc(n, 8);
 	ASSERT_NE(NULL, vals);
@@ -533,12 +546,10 @@ static void softirq_flags_set(struct __test_metadata *_metadata,
 /* This CPU's flag, once a softirq has run here: 0 when healed, or -1. */
 static int softirq_flag_healed(struct world *e, int cpu)
 {
-	char path[256];
 	__u32 zero = 0, *vals;
 	int fd, i, r = -1, n = libbpf_num_possible_cpus();
 
-	snprintf(path, sizeof(path), "%s/softirqs", daemon_pin_dir(e->daemon));
-	fd = bpf_obj_get(path);
+	fd = pin_open(e, "softirqs");
 	vals = n > cpu ? calloc(n, 8) : NULL;
 	for (i = 0; fd >= 0 && vals && r && i < 200; i++) {
 		int s = dial(AF_INET, SOCK_DGRAM, "127.0.0.1", 9);
@@ -956,13 +967,11 @@ TEST_F_TIMEOUT(prevent, detached_cgroup_links_are_found_and_mended,
 	pins = daemon_pin_dir(e->daemon);
 	ASSERT_NE(NULL, pins);
 	for (i = 0; i < 2; i++) {
-		char path[256];
-		int fd;
+		const char *link = i ? "link_prevent_egress" :
+				       "link_prevent_connect4";
+		int fd = pin_open(e, link);
 
-		snprintf(path, sizeof(path), "%s/link_prevent_%s", pins,
-			 i ? "egress" : "connect4");
-		fd = bpf_obj_get(path);
-		ASSERT_LE(0, fd) TH_LOG("%s: %s", path, strerror(errno));
+		ASSERT_LE(0, fd) TH_LOG("%s: %s", link, strerror(errno));
 		EXPECT_EQ(0, bpf_link_detach(fd));
 		close(fd);
 	}
