@@ -72,11 +72,14 @@ for t in "$build"/tests/unit/test_* "$build"/tests/sensor/test_* \
 	f=$(echo "$totals" | sed -n 's/.* fail:\([0-9]*\).*/\1/p')
 	s=$(echo "$totals" | sed -n 's/.* skip:\([0-9]*\).*/\1/p')
 	e=$(echo "$totals" | sed -n 's/.* error:\([0-9]*\).*/\1/p')
-	# why: the harness's "# FILE.c:LINE:TEST:..." lines of a failed
-	# program, which tests/check.sh repeats next to the totals
+	# why: the harness's "# FILE.c:LINE:TEST:..." lines of each failed
+	# test (not of the passing ones beside it), which tests/check.sh
+	# repeats next to the totals
 	if [ $((f + e)) -gt 0 ]; then
-		grep -E '^# [^ ]+[.]c:[0-9]+:' "$log" | head -n 20 |
-			sed 's/^/#   why: /'
+		awk '/^#  RUN / { why = "" }
+		     /^# [^ ]+[.]c:[0-9]+:/ { why = why $0 "\n" }
+		     /^not ok / { printf "%s", why; why = "" }' "$log" |
+			head -n 20 | sed 's/^/#   why: /'
 	fi
 	pass=$((pass + p))
 	fail=$((fail + f + e))
