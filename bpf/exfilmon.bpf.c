@@ -193,16 +193,12 @@ static __noinline void write_file(struct exfilmon_proc *p,
 	if (x->when & XFER_STREAM)
 		refused = prevent_tcp_send(p, pkey, sk, &dest, x);
 	/*
-	 * Bytes queued on a refused socket never leave: not sent. Nor on a
-	 * TCP socket closed by now: the daemon's reset of a refused one
-	 * (tcp_abort(), which purges the queue) may come before this exit,
-	 * and the mark goes with it. A refusal just made here (io_uring's
-	 * completion) is not read back from the marks: the reset may drop
-	 * the mark in inet_sock_set_state a moment before it stores
-	 * TCP_CLOSE, and a completion between the two saw neither.
+	 * Bytes queued on a refused socket never leave: not sent. The mark
+	 * outlives the daemon's reset of the socket (see marked), so this
+	 * exit finds it whenever the reset came.
 	 */
-	if ((x->when & XFER_EXACT) && !refused && !sock_marked(sk) &&
-	    !(dest.proto == EXFILMON_PROTO_TCP && tcp_closed(sk)))
+	if ((x->when & XFER_EXACT) && !refused &&
+	    !(dest.proto == EXFILMON_PROTO_TCP && sock_marked(sk)))
 		account_send(x->op, p, pkey, &dest, x->n);
 }
 
@@ -1099,11 +1095,21 @@ int BPF_PROG(prevent_softirq_entry, unsigned int vec_nr)
 }
 
 /* A refused socket's mark goes with it (see marked in prevent.h). */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(prevent_sock_destroy, struct sock *sk)
+{
+	if (nr_marked > 0)
+		unmark_sock((__u64)sk);
+	return 0;
+}
+
+/* ... and none comes with a new connection at its address. */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(prevent_sock_state, const struct sock *sk, const int oldstate,
 	     const int newstate)
 {
-	if (newstate == TCP_CLOSE && nr_marked > 0)
+	if ((oldstate == TCP_CLOSE || oldstate == TCP_LISTEN) &&
+	    nr_marked > 0)
 		unmark_sock((__u64)sk);
 	return 0;
 }

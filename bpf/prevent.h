@@ -21,6 +21,7 @@
 
 #define IPPROTO_TCP	6
 #define TCP_CLOSE	7
+#define TCP_LISTEN	10
 
 /* watch_id -> policy: present means that watch's data is prevented */
 struct {
@@ -58,9 +59,14 @@ struct {
 
 /*
  * TCP sockets refused, by the address of their struct sock: set in the
- * refused process's context, dropped when the socket reaches TCP_CLOSE
- * (every full TCP socket passes there before it is freed, tcp_done() or
- * tcp_close()), so an address reused by a new socket starts clean.
+ * refused process's context, kept through TCP_CLOSE and dropped when the
+ * socket is destroyed (tcp_v4_destroy_sock(), IPv6's too, which every
+ * full TCP socket passes once it is orphaned, before it is freed): no
+ * call then holds its file, so a send's exit always finds the mark of
+ * its refusal, even after the daemon's reset, and an address reused by
+ * a new socket starts clean. A socket leaving TCP_CLOSE (connect()) or
+ * born from a listener drops any mark at its address as well: no new
+ * connection starts refused.
  */
 struct sock_mark {
 	struct exfilmon_pkey proc;	/* who was refused */
@@ -343,12 +349,6 @@ static __always_inline bool prevent_tcp_send(struct exfilmon_proc *p,
 	mark_sock(key, pkey);
 	emit_block(pkey, p, &r);
 	return true;
-}
-
-/* Has the TCP socket sk been closed (or reset)? */
-static __always_inline bool tcp_closed(struct sock *sk)
-{
-	return BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE;
 }
 
 /* Is the TCP socket sk refused? For the send syscalls' exit. */

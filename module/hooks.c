@@ -622,13 +622,19 @@ static void probe_exit(void *data, struct task_struct *p)
 }
 
 /*
- * A TCP socket changed state: prevent mode's mark of a refused socket
- * goes with its connection (exfilmon_sock_state()). Softirq too.
+ * A TCP socket changed state, or is destroyed: prevent mode's mark of a
+ * refused socket lives as long as the socket (exfilmon_sock_state()).
+ * Softirq too.
  */
 static void probe_sock_state(void *data, const struct sock *sk,
 			     const int oldstate, const int newstate)
 {
 	exfilmon_sock_state(sk, oldstate, newstate);
+}
+
+static void probe_sock_destroy(void *data, struct sock *sk)
+{
+	exfilmon_sock_unmark(sk);
 }
 
 struct hook {
@@ -648,6 +654,7 @@ static struct hook hooks[] = {
 	{ .name = "sys_enter", .probe = probe_sys_enter },
 	{ .name = "sys_exit", .probe = probe_sys_exit },
 	{ .name = "inet_sock_set_state", .probe = probe_sock_state },
+	{ .name = "tcp_destroy_sock", .probe = probe_sock_destroy },
 };
 
 /* The tracepoints' own symbols are not exported; find them by name. */

@@ -273,19 +273,19 @@ bool exfilmon_sock_marked(const struct sock *sk, struct exfilmon_pkey *who)
 }
 
 /*
- * A mark lives from the refusal to the socket's close. Every full TCP
- * socket passes TCP_CLOSE before it is freed (inet_csk_destroy_sock()
- * wants it there), and the state tracepoint fires in tcp_set_state() and
- * inet_sk_set_state() before the new state is stored. A mark set at a
- * send's entry can race with that close and outlive its socket; so a
- * socket leaving TCP_CLOSE (a new connect() at a reused address) or born
- * from a listener (oldstate TCP_LISTEN) drops any mark at its address
- * too: no new socket ever starts refused. Runs in softirq as well.
+ * A mark lives from the refusal to the socket's destruction, through
+ * TCP_CLOSE: the daemon's reset (tcp_abort()) must not take it from a
+ * send's exit that still has to read it. tcp_v4_destroy_sock() (IPv6's
+ * too) runs once per full TCP socket, from inet_csk_destroy_sock() when
+ * it is orphaned, so no call holds its file then, and before it is freed,
+ * so a new socket at its address starts clean. A socket leaving
+ * TCP_CLOSE (a new connect()) or born from a listener (oldstate
+ * TCP_LISTEN) drops any mark at its address as well: no new connection
+ * starts refused. Both run in softirq as well.
  */
 void exfilmon_sock_state(const struct sock *sk, int oldstate, int newstate)
 {
-	if (newstate == TCP_CLOSE || oldstate == TCP_CLOSE ||
-	    oldstate == TCP_LISTEN)
+	if (oldstate == TCP_CLOSE || oldstate == TCP_LISTEN)
 		exfilmon_sock_unmark(sk);
 }
 
@@ -327,16 +327,12 @@ void exfilmon_prevent_tcp_send(u32 op, const struct exfilmon_pkey *pkey,
 
 /*
  * Whether bytes a send syscall queued on sk really leave, for its count
- * at exit: not on a refused socket, nor on a TCP socket closed by now
- * (the daemon's reset of a refused one can come before this exit, and
- * the mark goes with it). As write_file() in bpf/exfilmon.bpf.c.
+ * at exit: not on a refused TCP socket, whose mark outlives the daemon's
+ * reset of it. As write_file() in bpf/exfilmon.bpf.c.
  */
 bool exfilmon_send_leaves(const struct sock *sk, u8 proto)
 {
-	if (proto == EXFILMON_PROTO_TCP &&
-	    READ_ONCE(sk->sk_state) == TCP_CLOSE)
-		return false;
-	return !exfilmon_sock_marked(sk, NULL);
+	return proto != EXFILMON_PROTO_TCP || !exfilmon_sock_marked(sk, NULL);
 }
 
 static bool any_entry(const void *entry, const void *ctx)

@@ -671,6 +671,30 @@ static int rst_sink_wait(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
+/*
+ * The entries of the eBPF sensor's marked map (refused TCP sockets), once
+ * they number want or 2 s have passed; -1 on error.
+ */
+static int marks_count(struct world *e, int want)
+{
+	int fd = pin_open(e, "marked"), i, n = -1;
+	__u64 key, next;
+
+	for (i = 0; fd >= 0 && n != want && i < 200; i++) {
+		void *prev = NULL;
+
+		if (i)
+			usleep(10000);
+		for (n = 0; !bpf_map_get_next_key(fd, prev, &next); n++) {
+			key = next;
+			prev = &key;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	return n;
+}
+
 TEST_F_TIMEOUT(prevent, open_tcp_connection_is_reset_on_its_next_send, TIMEOUT_S)
 {
 	struct world *e = &self->e;
@@ -700,7 +724,16 @@ TEST_F_TIMEOUT(prevent, open_tcp_connection_is_reset_on_its_next_send, TIMEOUT_S
 	EXPECT_TRUE(r == ECONNABORTED || r == EPIPE || r == ECONNRESET) {
 		TH_LOG("the send after the theft gave %d (%s)", r, strerror(r));
 	}
+	/*
+	 * The reset closed the socket, and its mark stays until the socket
+	 * is destroyed: a send's exit after the reset must still see it
+	 * (bpf/prevent.h). The thief's exit destroys it.
+	 */
+	if (!strcmp(sensor_under_test(), "bpf"))
+		EXPECT_EQ(1, marks_count(e, 1));
 	thief_end(&t);
+	if (!strcmp(sensor_under_test(), "bpf"))
+		EXPECT_EQ(0, marks_count(e, 0));
 	/* the peer saw a reset, after the 5 bytes of before and no more */
 	EXPECT_EQ(100 + 5, rst_sink_wait(sink));
 	expect_blocked(_metadata, e, e->th.remote4, 1, 0);
