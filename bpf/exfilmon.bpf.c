@@ -135,7 +135,6 @@ static __noinline void write_file(struct exfilmon_proc *p,
 {
 	struct exfilmon_file_key key;
 	struct exfilmon_dest dest = {};
-	bool refused = false;
 	struct sock *sk;
 	__u32 mode;
 
@@ -191,13 +190,13 @@ static __noinline void write_file(struct exfilmon_proc *p,
 	}
 	/* prevent mode: a TCP send is refused before its data is queued */
 	if (x->when & XFER_STREAM)
-		refused = prevent_tcp_send(p, pkey, sk, &dest, x);
+		prevent_tcp_send(p, pkey, sk, &dest, x);
 	/*
 	 * Bytes queued on a refused socket never leave: not sent. The mark
 	 * outlives the daemon's reset of the socket (see marked), so this
 	 * exit finds it whenever the reset came.
 	 */
-	if ((x->when & XFER_EXACT) && !refused &&
+	if ((x->when & XFER_EXACT) &&
 	    !(dest.proto == EXFILMON_PROTO_TCP && sock_marked(sk)))
 		account_send(x->op, p, pkey, &dest, x->n);
 }

@@ -320,10 +320,10 @@ static __always_inline void sock_local(struct sock *sk,
 /*
  * A send syscall of the tracked process p is about to queue bytes on the
  * TCP socket sk, to the non-loopback d: if it is refused, mark the socket
- * first, so that none of what the call queues ever leaves. Returns true
- * when the socket is (now) refused.
+ * first, so that none of what the call queues ever leaves; the call's
+ * exit reads the mark (sock_marked()).
  */
-static __always_inline bool prevent_tcp_send(struct exfilmon_proc *p,
+static __always_inline void prevent_tcp_send(struct exfilmon_proc *p,
 					     const struct exfilmon_pkey *pkey,
 					     struct sock *sk,
 					     const struct exfilmon_dest *d,
@@ -337,18 +337,17 @@ static __always_inline bool prevent_tcp_send(struct exfilmon_proc *p,
 	__u64 key = (__u64)sk;
 
 	if (!prevent_on || d->proto != EXFILMON_PROTO_TCP)
-		return false;
+		return;
 	if (prevent_verdict(t, p, d, &r.threshold) == VERDICT_PASS) {
 		if (nr_marked > 0)
 			unmark_sock(key);
-		return false;
+		return;
 	}
 	r.op = x->op;
 	r.bytes = x->n;
 	sock_local(sk, &local);
 	mark_sock(key, pkey);
 	emit_block(pkey, p, &r);
-	return true;
 }
 
 /* Is the TCP socket sk refused? For the send syscalls' exit. */
